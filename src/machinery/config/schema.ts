@@ -1,0 +1,123 @@
+import { z } from "zod";
+
+/**
+ * The MachineConfig document, version cairn.dev/v1alpha1. Every object is
+ * strict: an unknown key is an error, never silently dropped, because a
+ * typo'd key in a declarative OS config would otherwise become a no-op.
+ */
+export const API_VERSION = "cairn.dev/v1alpha1";
+export const KIND = "MachineConfig";
+
+const pem = (what: string) =>
+  z.string().regex(/-----BEGIN [A-Z ]+-----[\s\S]+-----END [A-Z ]+-----/, `must be a PEM-encoded ${what}`);
+
+/** An IPv4 or IPv6 address with a prefix length, e.g. 10.5.0.2/24. */
+const cidr = z.string().refine((s) => /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/.test(s), {
+  message: "must be an address with a prefix length, e.g. 10.5.0.2/24",
+});
+const ip = z.string().refine((s) => /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)$/.test(s), { message: "must be an IP address" });
+const mac = z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i, "must be a MAC address like 52:54:00:12:34:56");
+
+export const RouteSchema = z.strictObject({
+  /** Destination network; "0.0.0.0/0" for the default route. */
+  network: cidr,
+  gateway: ip.optional(),
+  metric: z.number().int().min(0).max(65535).optional(),
+});
+
+export const InterfaceSchema = z
+  .strictObject({
+    /** Kernel name, e.g. "eth0". One of name or mac selects the link. */
+    name: z.string().min(1).max(15).optional(),
+    /** Hardware address selecting the link when names are not stable. */
+    mac: mac.optional(),
+    dhcp: z.boolean().default(false),
+    addresses: z.array(cidr).default([]),
+    routes: z.array(RouteSchema).default([]),
+    mtu: z.number().int().min(576).max(9216).optional(),
+  })
+  .refine((i) => i.name !== undefined || i.mac !== undefined, { message: "needs a name or a mac" });
+
+export const NetworkSchema = z.strictObject({
+  interfaces: z.array(InterfaceSchema).default([]),
+  nameservers: z.array(ip).default([]),
+});
+
+export const FileSchema = z.strictObject({
+  /** Absolute path inside a writable area (/var or /etc overlays, see files controller). */
+  path: z.string().regex(/^\/(var|etc|run)\//, "must be an absolute path below /var, /etc or /run"),
+  content: z.string(),
+  /** Octal permission bits, e.g. 0o644 (YAML: 0644 or 420). */
+  mode: z.number().int().min(0).max(0o7777).default(0o644),
+  op: z.enum(["create", "overwrite", "append"]).default("create"),
+});
+
+export const LoggingDestinationSchema = z.strictObject({
+  /** udp://host:port or tcp://host:port. */
+  endpoint: z.string().regex(/^(udp|tcp):\/\/[^/]+:\d+$/, "must be udp://host:port or tcp://host:port"),
+  format: z.enum(["json_lines"]).default("json_lines"),
+});
+
+export const MachineSchema = z.strictObject({
+  hostname: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-', at most 63")
+    .optional(),
+  network: NetworkSchema.default({ interfaces: [], nameservers: [] }),
+  time: z.strictObject({ servers: z.array(z.string().min(1)).default([]) }).default({ servers: [] }),
+  /** Kernel parameters by dotted name, e.g. net.ipv4.ip_forward: "1". */
+  sysctls: z.record(z.string().regex(/^[a-z0-9_.-]+$/, "must be a sysctl name like net.ipv4.ip_forward"), z.string()).default({}),
+  files: z.array(FileSchema).default([]),
+  /** Environment for services started by the node. */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string()).default({}),
+  kernel: z
+    .strictObject({
+      /** Extra kernel command-line arguments (take effect at the next boot). */
+      args: z.array(z.string().min(1)).default([]),
+      /** Extra kernel modules to load at boot. */
+      modules: z.array(z.strictObject({ name: z.string().min(1) })).default([]),
+    })
+    .default({ args: [], modules: [] }),
+  install: z.strictObject({ disk: z.string().regex(/^\/dev\//, "must be a /dev path").default("/dev/vda") }).default({ disk: "/dev/vda" }),
+  update: z
+    .strictObject({
+      /** Ed25519 release public keys (PEM) trusted for upgrade bundles. */
+      publicKeys: z.array(pem("public key")).default([]),
+      /** Release channel, reserved for unattended updates. */
+      channel: z.string().optional(),
+    })
+    .default({ publicKeys: [] }),
+  logging: z
+    .strictObject({ destinations: z.array(LoggingDestinationSchema).default([]) })
+    .default({ destinations: [] }),
+  api: z
+    .strictObject({
+      /** Extra DNS names and IPs for the node's serving certificate. */
+      certSANs: z.array(z.string().min(1)).default([]),
+      /** TCP port the machine API listens on. */
+      port: z.number().int().min(1).max(65535).default(50000),
+    })
+    .default({ certSANs: [], port: 50000 }),
+  /** The OS CA: clients are verified against cert; key lets the node mint its serving cert. */
+  ca: z.strictObject({ cert: pem("certificate"), key: pem("private key").optional() }),
+});
+
+export const ClusterSchema = z.strictObject({
+  /** The cluster/fleet this node belongs to. */
+  name: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a DNS label"),
+});
+
+export const MachineConfigSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  machine: MachineSchema,
+  cluster: ClusterSchema,
+});
+
+/** A validated machine config, with defaults filled in. */
+export type MachineConfig = z.infer<typeof MachineConfigSchema>;
+/** What a user writes: defaults may be left out. */
+export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
+
+/** Field paths that hold secrets: redacted by GetConfiguration, never logged. */
+export const SECRET_PATHS: readonly string[] = ["machine.ca.key"];
