@@ -1,0 +1,110 @@
+/**
+ * The Platform contract: the ONLY way the node runtime reaches the kernel or
+ * the host. Two implementations share it: `linux` (PID 1 in a VM, real
+ * syscalls through koffi) and `process` (an ordinary host process whose
+ * "disks" are directories). Everything above this module is testable on the host.
+ */
+import type { Logger } from "pino";
+
+export type RuntimeMode = "metal" | "process";
+export type SlotName = "A" | "B";
+
+/** What booted: proved by tests after every reboot, upgrade and rollback. */
+export interface BootIdentity {
+  readonly bootId: string;
+  readonly slot: SlotName;
+  readonly osVersion: string;
+  readonly buildId: string;
+  readonly arch: string;
+}
+
+/** Where the writable areas live on this platform. */
+export interface PlatformPaths {
+  /** STATE partition mount: machine config and node identity. */
+  readonly state: string;
+  /** EPHEMERAL partition mount (/var on metal): logs, workload data. */
+  readonly ephemeral: string;
+}
+
+export interface InterfaceSpec {
+  readonly name?: string | undefined;
+  readonly mac?: string | undefined;
+  readonly dhcp: boolean;
+  readonly addresses: readonly string[];
+  readonly routes: readonly { network: string; gateway?: string | undefined; metric?: number | undefined }[];
+  readonly mtu?: number | undefined;
+}
+
+export interface NetworkSpec {
+  readonly interfaces: readonly InterfaceSpec[];
+  readonly nameservers: readonly string[];
+}
+
+export interface LinkStatus {
+  readonly name: string;
+  readonly mac: string;
+  readonly up: boolean;
+  readonly mtu: number;
+  readonly addresses: readonly string[];
+  readonly rxBytes: number;
+  readonly txBytes: number;
+}
+
+export interface KernelLogRecord {
+  readonly seq: number;
+  readonly facility: number;
+  readonly priority: number;
+  readonly monotonicUs: number;
+  readonly message: string;
+}
+
+export interface MountInfo {
+  readonly source: string;
+  readonly target: string;
+  readonly fstype: string;
+  readonly options: string;
+  readonly readOnly: boolean;
+  readonly sizeBytes: number;
+  readonly freeBytes: number;
+}
+
+export interface StatsSnapshot {
+  readonly memory: { total: number; free: number; available: number; buffers: number; cached: number; initRss: number };
+  readonly cpu: { count: number; user: number; system: number; idle: number; iowait: number };
+  readonly load: { load1: number; load5: number; load15: number };
+  readonly disks: readonly { name: string; sizeBytes: number; readBytes: number; writtenBytes: number }[];
+  readonly mounts: readonly MountInfo[];
+  readonly network: readonly LinkStatus[];
+  readonly uptimeSeconds: number;
+}
+
+/** How the node ends a boot. */
+export type PowerAction = "reboot" | "poweroff";
+
+export interface Platform {
+  readonly mode: RuntimeMode;
+  readonly paths: PlatformPaths;
+
+  /** Early boot: pseudo file systems, modules, partitions, entropy. Idempotent. */
+  boot(log: Logger): Promise<BootIdentity>;
+
+  setHostname(name: string): Promise<void>;
+  applySysctls(sysctls: Readonly<Record<string, string>>): Promise<void>;
+  configureNetwork(spec: NetworkSpec, log: Logger): Promise<readonly LinkStatus[]>;
+  links(): Promise<readonly LinkStatus[]>;
+
+  /** Kernel log records; `follow` keeps yielding until the signal aborts. */
+  kernelLog(opts: { follow: boolean; signal: AbortSignal }): AsyncIterable<KernelLogRecord>;
+  stats(): Promise<StatsSnapshot>;
+  mounts(): Promise<readonly MountInfo[]>;
+
+  /**
+   * Maps a node path as the API names it ("/proc/mounts", "/var/log") to the
+   * path this process must open. Identity on metal; process mode maps /var
+   * and /system/state into its state directory.
+   */
+  hostPath(nodePath: string): string;
+
+  /** Stop-the-world end of a boot: sync, unmount in reverse, reboot(2)/power off. */
+  powerAction(action: PowerAction, log: Logger): Promise<void>;
+}
