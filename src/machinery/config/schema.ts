@@ -18,6 +18,25 @@ const cidr = z.string().refine((s) => /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA
 const ip = z.string().refine((s) => /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)$/.test(s), { message: "must be an IP address" });
 const mac = z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i, "must be a MAC address like 52:54:00:12:34:56");
 
+/**
+ * Rejects two list items with the same identity (see keyed-arrays.ts):
+ * patches merge and diffs compare these lists by key, so a duplicate key
+ * would make "which item?" ambiguous. The issue points at the later item.
+ */
+const uniqueBy =
+  (keys: readonly string[]) =>
+  (items: readonly Record<string, unknown>[], ctx: z.core.$RefinementCtx<readonly Record<string, unknown>[]>) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const key = keys.find((k) => item[k] !== undefined);
+      if (key === undefined) return;
+      const id = `${key}=${String(item[key])}`;
+      const first = seen.get(id);
+      if (first === undefined) seen.set(id, i);
+      else ctx.addIssue({ code: "custom", path: [i, key], message: `duplicate ${key} ${JSON.stringify(item[key])}, also at [${first}]` });
+    });
+  };
+
 export const RouteSchema = z.strictObject({
   /** Destination network; "0.0.0.0/0" for the default route. */
   network: cidr,
@@ -39,7 +58,7 @@ export const InterfaceSchema = z
   .refine((i) => i.name !== undefined || i.mac !== undefined, { message: "needs a name or a mac" });
 
 export const NetworkSchema = z.strictObject({
-  interfaces: z.array(InterfaceSchema).default([]),
+  interfaces: z.array(InterfaceSchema).superRefine(uniqueBy(["name", "mac"])).default([]),
   nameservers: z.array(ip).default([]),
 });
 
@@ -67,7 +86,7 @@ export const MachineSchema = z.strictObject({
   time: z.strictObject({ servers: z.array(z.string().min(1)).default([]) }).default({ servers: [] }),
   /** Kernel parameters by dotted name, e.g. net.ipv4.ip_forward: "1". */
   sysctls: z.record(z.string().regex(/^[a-z0-9_.-]+$/, "must be a sysctl name like net.ipv4.ip_forward"), z.string()).default({}),
-  files: z.array(FileSchema).default([]),
+  files: z.array(FileSchema).superRefine(uniqueBy(["path"])).default([]),
   /** Environment for services started by the node. */
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string()).default({}),
   kernel: z
@@ -75,7 +94,10 @@ export const MachineSchema = z.strictObject({
       /** Extra kernel command-line arguments (take effect at the next boot). */
       args: z.array(z.string().min(1)).default([]),
       /** Extra kernel modules to load at boot. */
-      modules: z.array(z.strictObject({ name: z.string().min(1) })).default([]),
+      modules: z
+        .array(z.strictObject({ name: z.string().min(1) }))
+        .superRefine(uniqueBy(["name"]))
+        .default([]),
     })
     .default({ args: [], modules: [] }),
   install: z.strictObject({ disk: z.string().regex(/^\/dev\//, "must be a /dev path").default("/dev/vda") }).default({ disk: "/dev/vda" }),

@@ -1,0 +1,67 @@
+/**
+ * Test fixtures for the config module: one valid machine config touching
+ * every section, with dummy (syntactically PEM-shaped, cryptographically
+ * meaningless) certificate and key so redaction has something to hide.
+ */
+
+/** A PEM-shaped block the schema accepts as a certificate; not a real cert. */
+export const dummyCertPem = `-----BEGIN CERTIFICATE-----
+MIIBdummyCERTIFICATEdataXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX
+-----END CERTIFICATE-----
+`;
+
+/** A PEM-shaped block the schema accepts as a private key; not a real key. */
+export const dummyKeyPem = `-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIdummyPRIVATEkeyXXXXXXXXXXXXXXXXXXXXXXXX
+-----END PRIVATE KEY-----
+`;
+
+const indent = (s: string, n: number) =>
+  s
+    .trimEnd()
+    .split("\n")
+    .map((l) => " ".repeat(n) + l)
+    .join("\n");
+
+/** A valid MachineConfig in YAML, as a user would write it (defaults omitted, mode in octal). */
+export const sampleConfigYaml = `apiVersion: cairn.dev/v1alpha1
+kind: MachineConfig
+machine:
+  hostname: node-1
+  network:
+    interfaces:
+      - name: eth0
+        addresses: [10.5.0.2/24]
+        routes:
+          - network: 0.0.0.0/0
+            gateway: 10.5.0.1
+        mtu: 1500
+      - mac: "52:54:00:12:34:56"
+        dhcp: true
+    nameservers: [1.1.1.1]
+  time:
+    servers: [time.cloudflare.com]
+  sysctls:
+    net.ipv4.ip_forward: "1"
+  files:
+    - path: /etc/motd
+      content: hello
+      mode: 0644
+  env:
+    HTTP_PROXY: http://proxy:3128
+  kernel:
+    args: [console=ttyS0]
+    modules:
+      - name: br_netfilter
+  install:
+    disk: /dev/vda
+  api:
+    certSANs: [node-1.example]
+  ca:
+    cert: |
+${indent(dummyCertPem, 6)}
+    key: |
+${indent(dummyKeyPem, 6)}
+cluster:
+  name: lab
+`;
