@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package Cairn needs to build, test and boot images.
+# Idempotent: packages already present are left alone; CI runs it on a fresh
+# Debian 12 machine before anything else.
+set -euo pipefail
+
+PACKAGES=(
+  # proto generation
+  protobuf-compiler
+  # image builder: stage 1 (static C), rootfs, EFI and ext4 partitions, GPT
+  gcc libc6-dev binutils
+  squashfs-tools erofs-utils
+  mtools dosfstools gdisk e2fsprogs
+  kmod zstd cpio
+  systemd-boot-efi
+  # QEMU end-to-end tests (UEFI firmware, qcow2 overlays)
+  qemu-system-x86 qemu-utils ovmf
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
