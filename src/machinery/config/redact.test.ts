@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { parseMachineConfig } from "./parse.js";
+import { REDACTED, redactMachineConfig } from "./redact.js";
+import { SECRET_PATHS } from "./schema.js";
+import { stringifyMachineConfig } from "./serialize.js";
+import { dummyKeyPem, sampleConfigYaml } from "./testdata/sample.js";
+
+describe("redactMachineConfig", () => {
+  it("replaces the CA key and nothing else, leaving the input untouched", () => {
+    const cfg = parseMachineConfig(sampleConfigYaml);
+    const before = structuredClone(cfg);
+    const red = redactMachineConfig(cfg);
+    expect(red.machine.ca.key).toBe(REDACTED);
+    expect(cfg).toEqual(before);
+    expect(cfg.machine.ca.key).toBe(dummyKeyPem);
+    expect({ ...red, machine: { ...red.machine, ca: { ...red.machine.ca, key: dummyKeyPem } } }).toEqual(cfg);
+  });
+
+  it("leaves no secret material in the serialized output", () => {
+    const text = stringifyMachineConfig(redactMachineConfig(parseMachineConfig(sampleConfigYaml)));
+    expect(text).not.toContain("PRIVATE KEY");
+    expect(text).toContain('key: "[redacted]"');
+  });
+
+  it("keeps an absent secret absent", () => {
+    const cfg = parseMachineConfig(sampleConfigYaml);
+    delete cfg.machine.ca.key;
+    expect("key" in redactMachineConfig(cfg).machine.ca).toBe(false);
+  });
+
+  it("covers every SECRET_PATHS entry", () => {
+    const cfg = parseMachineConfig(sampleConfigYaml);
+    const red = redactMachineConfig(cfg) as unknown as Record<string, unknown>;
+    for (const path of SECRET_PATHS) {
+      const value = path.split(".").reduce<unknown>((n, k) => (n as Record<string, unknown> | undefined)?.[k], red);
+      expect(value, path).toBe(REDACTED);
+    }
+  });
+});
