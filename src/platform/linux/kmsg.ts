@@ -22,7 +22,7 @@ export async function* readKernelLog(opts: {
   const path = opts.path ?? "/dev/kmsg";
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_CLOEXEC);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw nodeError(`open ${path}`, e);
   }
@@ -31,7 +31,7 @@ export async function* readKernelLog(opts: {
     while (!opts.signal.aborted) {
       let n: number;
       try {
-        // Each read(2) on /dev/kmsg returns exactly one record.
+        // libuv opens every fd with O_CLOEXEC. Each read(2) on /dev/kmsg returns exactly one record.
         n = readSync(fd, buf, 0, buf.length, null);
       } catch (e) {
         const code = nodeErrorCode(e);
