@@ -1,0 +1,128 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  cleanupOnExit,
+  createCluster,
+  destroyCluster,
+  detectAccel,
+  isAlive,
+  launchNode,
+  listClusters,
+  type Cleanup,
+} from "../../src/provision/index.js";
+
+// Real QEMU, no guest OS needed: with no Cairn image built yet the base is a
+// blank raw disk and OVMF sits in its failed-boot path, which is enough to
+// prove launch, QMP, reset, power-off and teardown. Short paths: QMP sockets
+// must fit in sun_path (108 bytes).
+
+/** The newest built image, or undefined. */
+function builtImage(): string | undefined {
+  const dist = resolve("dist");
+  if (!existsSync(dist)) return undefined;
+  const raws = readdirSync(dist).filter((f) => /^cairn-.*-amd64\.raw$/.test(f)).sort();
+  return raws.length > 0 ? join(dist, raws[raws.length - 1] as string) : undefined;
+}
+
+/** process.kill(pid, 0) throws ESRCH once the process is reaped; allow a moment for the reaper. */
+async function pidReaped(pid: number): Promise<boolean> {
+  for (let i = 0; i < 40; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+describe("QEMU provisioner (real QEMU)", () => {
+  let tmp: string;
+  let image: string;
+  let cleanup: Cleanup;
+
+  beforeAll(() => {
+    cleanup = cleanupOnExit();
+    tmp = mkdtempSync("/tmp/cairn-e2e-prov-");
+    image = builtImage() ?? join(tmp, "blank.raw");
+    if (!existsSync(image)) execFileSync("qemu-img", ["create", "-q", "-f", "raw", image, "64M"]);
+  });
+
+  afterAll(async () => {
+    await cleanup.run();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("detects the accelerator within the bounded probe time", async () => {
+    const t = Date.now();
+    expect(["kvm", "tcg"]).toContain(await detectAccel());
+    expect(Date.now() - t).toBeLessThan(5000);
+  });
+
+  it("launches a node, answers QMP, survives a reset and powers off", async () => {
+    const t = Date.now();
+    const node = cleanup.track(await launchNode({ name: "solo", baseImage: image, workDir: join(tmp, "solo") }));
+    const launchMs = Date.now() - t;
+    console.log(`launchNode: ${launchMs} ms total, timings ${JSON.stringify(node.timings)}`);
+
+    expect(node.apiEndpoint).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(isAlive(node.pid)).toBe(true);
+    const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", "-U", join(node.workDir, "disk.qcow2")], { encoding: "utf8" })) as {
+      "backing-filename": string; "virtual-size": number;
+    };
+    expect(info["backing-filename"]).toBe(image);
+    expect(info["virtual-size"]).toBeGreaterThanOrEqual(4 * 1024 ** 3);
+
+    const qmp = await node.qmp();
+    expect(await qmp.queryStatus()).toMatchObject({ status: "running", running: true });
+
+    const resetSeen = qmp.waitForEvent("RESET", 5000);
+    await node.reset();
+    await resetSeen;
+    expect(await qmp.queryStatus()).toMatchObject({ status: "running" });
+    expect(node.isRunning()).toBe(true);
+
+    // OVMF without an OS ignores the ACPI button, so powerOff falls through to QMP quit.
+    const outcome = await node.powerOff(1000);
+    expect(["acpi", "quit"]).toContain(outcome);
+    expect(await node.waitForExit(1000)).toBe(true);
+    expect(await pidReaped(node.pid)).toBe(true);
+  });
+
+  it("kill() is a power cut: the pid is gone at once", async () => {
+    const node = cleanup.track(await launchNode({ name: "cut", baseImage: image, workDir: join(tmp, "cut"), accel: "tcg" }));
+    await node.kill();
+    expect(node.isRunning()).toBe(false);
+    expect(await pidReaped(node.pid)).toBe(true);
+  });
+
+  it("creates, lists and destroys a two-node cluster, leaving no process and no directory", async () => {
+    const root = join(tmp, "state");
+    const t = Date.now();
+    const state = cleanup.trackCluster(await createCluster({ name: "e2e", image, nodes: 2, stateRoot: root }), root);
+    console.log(`createCluster(2 nodes): ${Date.now() - t} ms`);
+
+    expect(state.nodes.map((n) => n.name)).toEqual(["e2e-node-1", "e2e-node-2"]);
+    expect(new Set(state.nodes.map((n) => n.apiHostPort)).size).toBe(2);
+    expect(existsSync(join(root, "e2e", "cluster.json"))).toBe(true);
+
+    const listed = await listClusters(root);
+    expect(listed.map((c) => c.state.name)).toEqual(["e2e"]);
+    expect(listed[0]?.running).toEqual({ "e2e-node-1": true, "e2e-node-2": true });
+
+    await expect(createCluster({ name: "e2e", image, nodes: 1, stateRoot: root })).rejects.toMatchObject({
+      code: "ALREADY_EXISTS",
+      message: expect.stringContaining(join(root, "e2e")),
+    });
+
+    const t2 = Date.now();
+    await destroyCluster("e2e", root);
+    console.log(`destroyCluster(2 nodes): ${Date.now() - t2} ms`);
+    for (const n of state.nodes) expect(await pidReaped(n.pid)).toBe(true);
+    expect(existsSync(join(root, "e2e"))).toBe(false);
+    expect(await listClusters(root)).toEqual([]);
+  });
+});
