@@ -31,6 +31,10 @@ describe("qemuArgs", () => {
     expect(drives).toContain("if=none,id=disk0,format=qcow2,file=/w/n1/disk.qcow2");
   });
 
+  it("names the VM but keeps the process name, so `pgrep qemu` still finds it", () => {
+    expect(values(argv, "-name")).toEqual(["n1"]);
+  });
+
   it("applies defaults of 512 MiB and one vCPU", () => {
     expect(values(argv, "-m")).toEqual(["512"]);
     expect(values(argv, "-smp")).toEqual(["1"]);

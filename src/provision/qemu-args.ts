@@ -31,7 +31,7 @@ function hostFwd(f: HostFwd): string {
 export function qemuArgs(spec: ResolvedLaunchSpec): string[] {
   const fwds = [{ hostPort: spec.apiHostPort, guestPort: GUEST_API_PORT }, ...spec.extraHostFwds];
   const args = [
-    "-name", `${qemuOptValue(spec.name)},process=cairn-${qemuOptValue(spec.name)}`,
+    "-name", qemuOptValue(spec.name), // no process=: keep comm "qemu-system-x86" so `pgrep qemu` finds leaks
     "-machine", `q35,accel=${spec.accel}`,
     "-cpu", "max",
     "-smp", String(spec.cpus),
