@@ -1,6 +1,26 @@
 import { fsyncSync, readSync, writeSync } from "node:fs";
 import { nodeError } from "./errno.js";
-import { entriesBytes, parseGptHeader, planGptGrow, type GptGrowPlan } from "./gpt.js";
+import { entriesBytes, parseGptEntries, parseGptHeader, planGptGrow, type GptGrowPlan, type GptPartition } from "./gpt.js";
+
+function reader(fd: number, device: string): (offset: number, length: number) => Buffer {
+  return (offset, length) => {
+    const buf = Buffer.alloc(length);
+    try {
+      const n = readSync(fd, buf, 0, length, offset);
+      if (n !== length) throw Object.assign(new Error("short read"), { code: "EIO" });
+    } catch (e) {
+      throw nodeError(`read ${device} at ${offset}`, e);
+    }
+    return buf;
+  };
+}
+
+/** The used partitions of the primary GPT of an open disk. */
+export function readGptPartitions(fd: number, opts: { sectorSize: number; device: string }): GptPartition[] {
+  const read = reader(fd, opts.device);
+  const h = parseGptHeader(read(opts.sectorSize, opts.sectorSize));
+  return parseGptEntries(h, read(Number(h.entriesLba) * opts.sectorSize, entriesBytes(h, opts.sectorSize)));
+}
 
 /**
  * Applies `planGptGrow` to an open disk (block device or image file): reads
@@ -12,16 +32,7 @@ export function growGptPartition(
   opts: { diskBytes: bigint; sectorSize: number; name: string; device: string },
 ): GptGrowPlan | undefined {
   const { sectorSize, device } = opts;
-  const read = (offset: number, length: number): Buffer => {
-    const buf = Buffer.alloc(length);
-    try {
-      const n = readSync(fd, buf, 0, length, offset);
-      if (n !== length) throw Object.assign(new Error("short read"), { code: "EIO" });
-    } catch (e) {
-      throw nodeError(`read ${device} at ${offset}`, e);
-    }
-    return buf;
-  };
+  const read = reader(fd, device);
   const lba0 = read(0, sectorSize);
   const primary = read(sectorSize, sectorSize);
   const h = parseGptHeader(primary);

@@ -20,6 +20,8 @@ export interface Libc {
   ioctl(fd: number, request: number, arg: Buffer | null): number;
   /** ioctl whose argument is a `struct rtentry` (SIOCADDRT): it holds a `char *` so koffi marshals it. */
   ioctlRoute(fd: number, request: number, route: RtEntry): number;
+  /** ioctl(BLKPG) on a whole-disk fd: add, delete or resize one partition in the kernel's view. */
+  ioctlBlkpg(fd: number, request: number, arg: BlkpgArg): number;
   socket(domain: number, type: number, protocol: number): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
@@ -54,6 +56,14 @@ export interface RtEntry {
   rt_irtt: number;
 }
 
+/** `struct blkpg_ioctl_arg` with its `struct blkpg_partition`; start and length in bytes. */
+export interface BlkpgArg {
+  op: number;
+  flags: number;
+  datalen: number;
+  data: { start: bigint | number; length: bigint | number; pno: number; devname: string; volname: string };
+}
+
 let cached: Libc | undefined;
 
 /**
@@ -79,6 +89,19 @@ export function libc(): Libc {
     rt_window: "unsigned long",
     rt_irtt: "unsigned short",
   });
+  const blkpgPartition = koffi.struct("cairn_blkpg_partition", {
+    start: "long long",
+    length: "long long",
+    pno: "int",
+    devname: koffi.array("char", 64),
+    volname: koffi.array("char", 64),
+  });
+  const blkpgArg = koffi.struct("cairn_blkpg_ioctl_arg", {
+    op: "int",
+    flags: "int",
+    datalen: "int",
+    data: koffi.pointer(blkpgPartition),
+  });
   cached = {
     mount: lib.func("int mount(const char *, const char *, const char *, unsigned long, const char *)"),
     umount2: lib.func("int umount2(const char *, int)"),
@@ -88,6 +111,7 @@ export function libc(): Libc {
     sethostname: lib.func("int sethostname(const char *, size_t)"),
     ioctl: lib.func("int ioctl(int, unsigned long, void *)"),
     ioctlRoute: lib.func("ioctl", "int", ["int", "unsigned long", koffi.pointer(rtentry)]),
+    ioctlBlkpg: lib.func("ioctl", "int", ["int", "unsigned long", koffi.pointer(blkpgArg)]),
     socket: lib.func("int socket(int, int, int)"),
     setsockopt: lib.func("int setsockopt(int, int, int, void *, uint32_t)"),
     bind: lib.func("int bind(int, void *, uint32_t)"),
@@ -100,6 +124,9 @@ export function libc(): Libc {
   } as Libc;
   return cached;
 }
+
+/** Size in bytes of the `struct blkpg_partition` koffi marshals (152 on x86_64). */
+export const BLKPG_PARTITION_SIZE = 152;
 
 /** The calling thread's errno right after a failed call. */
 export function lastErrno(): number {
