@@ -6,7 +6,7 @@ import { parse } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { isCairnError, type CairnError } from "../../errors/index.js";
 import { generateCa, inspectCert } from "../../pki/index.js";
-import { MachineConfigSchema } from "../config/schema.js";
+import { MachineConfigSchema } from "../config/index.js";
 import {
   generateClusterSecrets,
   issueClientContext,

@@ -4,9 +4,14 @@ import { Document } from "yaml";
 import { z } from "zod";
 import { CairnError, isCairnError } from "../../errors/index.js";
 import { checkCaKeyPair, generateCa, issueClientCert, type KeyPairPem } from "../../pki/index.js";
-import { validateMachineConfig } from "../config/parse.js";
-import { API_VERSION, ClusterSchema, KIND, type MachineConfigInput } from "../config/schema.js";
-import { stringifyMachineConfig } from "../config/serialize.js";
+import {
+  API_VERSION,
+  ClusterSchema,
+  KIND,
+  stringifyMachineConfig,
+  validateMachineConfig,
+  type MachineConfigInput,
+} from "../config/index.js";
 import {
   NodectlContextSchema,
   mergeContext,

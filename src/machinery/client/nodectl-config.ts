@@ -4,7 +4,8 @@ import { basename, dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { z } from "zod";
 import { CairnError, type ErrorCode, type ErrorDetail } from "../../errors/index.js";
-import { appendKey, formatFieldPath } from "../config/field-path.js";
+import { appendKey, formatFieldPath } from "../config/index.js";
+// Not in the config barrel yet; the same YAML reader (line:col errors, no excerpts, alias limit) as machine configs.
 import { parseYamlText } from "../config/yaml-text.js";
 
 const PEM = /^-----BEGIN [A-Z ]+-----\r?\n[\s\S]+-----END [A-Z ]+-----\s*$/;
