@@ -1,0 +1,112 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { BuildOptions } from "./args.js";
+import { writeBundle, type BundleManifest } from "./bundle-format.js";
+import { bundleEntry, koffiFiles } from "./bundle-entry.js";
+import { allocatedBytes, assembleDisk } from "./disk-image.js";
+import { buildEfiPartition } from "./efi-partition.js";
+import { sha256File } from "./exec.js";
+import { ensureExt4 } from "./ext4-partition.js";
+import { placePartitions } from "./gpt-layout.js";
+import { ensureKernel } from "./kernel-input.js";
+import { ensureNode } from "./node-input.js";
+import { ARCH, NODE_LIB_NAMES } from "./pins.js";
+import { ensureReleaseKey } from "./release-key.js";
+import { listTree, makeSquashfs, stageRootfs, type BuildInfo } from "./rootfs.js";
+import { resolveSharedLibs } from "./shared-libs.js";
+import { ensureInitramfs } from "./stage1.js";
+import { StepTimer } from "./timings.js";
+
+/** Paths and measured sizes of one build (also written as dist/cairn-X-amd64.json). */
+export interface BuildResult {
+  readonly build: BuildInfo;
+  readonly raw: string;
+  readonly bundle: string;
+  readonly filesList: string;
+  readonly sizes: Record<string, number>;
+  readonly timings: string;
+}
+
+/**
+ * Builds the raw disk image, the upgrade bundle and the file list for one
+ * version. Everything version-independent (kernel, Node, initramfs, empty
+ * ext4 images) comes from the cache, so a rebuild with a new version only
+ * bundles the entry, packs the squashfs, the EFI partition and the disk.
+ */
+export async function buildImage(o: BuildOptions): Promise<BuildResult> {
+  const t = new StepTimer();
+  const cache = resolve(o.cacheDir);
+  const name = `cairn-${o.version}-${ARCH}`;
+  const out = resolve(o.outDir);
+  const work = join(cache, "work", o.version);
+  mkdirSync(out, { recursive: true });
+  mkdirSync(work, { recursive: true });
+
+  const key = await t.step("release key", () => ensureReleaseKey(resolve(o.keysDir)));
+  const kernel = await t.step("kernel (cached)", () => ensureKernel(cache));
+  const node = await t.step("node (cached)", () => ensureNode(cache));
+  const koffi = koffiFiles();
+  const koffiNode = koffi.find((f) => f.imageRel.endsWith(".node"))!.hostPath;
+  const libs = await t.step("shared libs", () => resolveSharedLibs([node.bin, koffiNode], NODE_LIB_NAMES));
+  const initramfs = await t.step("initramfs (cached)", () => ensureInitramfs(cache, kernel));
+  const entryBundle = join(work, "machined.mjs");
+  await t.step("esbuild entry", () => bundleEntry(resolve(o.entry), entryBundle));
+
+  const build: BuildInfo = {
+    version: o.version,
+    buildId: `${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomBytes(4).toString("hex")}`,
+    arch: ARCH,
+    kernel: kernel.kver,
+    node: node.version,
+  };
+  const tree = join(work, "rootfs");
+  const squashfs = join(work, "rootfs.squashfs");
+  const filesList = join(out, `${name}.files.txt`);
+  await t.step("rootfs squashfs", () => {
+    stageRootfs(tree, { kernel, node, libs, entryBundle, koffi, build, releaseKeys: [{ keyId: key.keyId, pem: key.publicKeyPem }] });
+    const files = listTree(tree);
+    writeFileSync(filesList, `${files.join("\n")}\n`);
+    makeSquashfs(tree, squashfs, files);
+    rmSync(tree, { recursive: true, force: true });
+  });
+
+  const layout = placePartitions(o.diskMiB);
+  const part = (n: string) => layout.find((p) => p.name === n)!;
+  const efi = join(work, "efi.vfat");
+  await t.step("efi partition", () =>
+    buildEfiPartition(efi, part("EFI").sizeBytes, { version: o.version, kernel: kernel.vmlinuz, initramfs }, work),
+  );
+  const state = await t.step("ext4 (cached)", () => ensureExt4(cache, "STATE", part("STATE").sizeBytes));
+  const ephemeral = ensureExt4(cache, "EPHEMERAL", part("EPHEMERAL").sizeBytes);
+  const raw = join(out, `${name}.raw`);
+  await t.step("raw disk", () =>
+    assembleDisk(raw, o.diskMiB * 1024 * 1024, layout, { EFI: efi, "ROOT-A": squashfs, STATE: state, EPHEMERAL: ephemeral }),
+  );
+
+  const bundle = join(out, `${name}.bundle`);
+  await t.step("signed bundle", async () => {
+    const files = { kernel: kernel.vmlinuz, initramfs, rootfs: squashfs };
+    const parts = await Promise.all(
+      (["kernel", "initramfs", "rootfs"] as const).map(async (n) => ({ name: n, size: statSync(files[n]).size, sha256: await sha256File(files[n]) })),
+    );
+    const manifest: BundleManifest = { format: 1, version: o.version, arch: ARCH, buildId: build.buildId, keyId: key.keyId, parts };
+    await writeBundle(bundle, manifest, files, key.privateKey);
+  });
+
+  const sizes = {
+    kernel: statSync(kernel.vmlinuz).size,
+    initramfs: statSync(initramfs).size,
+    rootfs: statSync(squashfs).size,
+    nodeUnstripped: node.sizes.unstripped,
+    nodeStripped: node.sizes.stripped,
+    entryBundle: statSync(entryBundle).size,
+    slotPayload: statSync(kernel.vmlinuz).size + statSync(initramfs).size + statSync(squashfs).size,
+    rawLength: statSync(raw).size,
+    rawAllocated: allocatedBytes(raw),
+    bundle: statSync(bundle).size,
+  };
+  const result: BuildResult = { build, raw, bundle, filesList, sizes, timings: t.report() };
+  writeFileSync(join(out, `${name}.json`), `${JSON.stringify({ ...result, totalSeconds: t.totalMs() / 1000 }, null, 2)}\n`);
+  return result;
+}

@@ -1,0 +1,26 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { findForbidden } from "./forbidden-files.js";
+
+describe("forbidden files", () => {
+  it("flags shells, busybox and package managers by base name", () => {
+    const list = ["/usr/bin/node", "/bin/sh", "/usr/bin/bash", "/bin/dash", "/bin/ash", "/bin/busybox", "/usr/bin/apt", "/usr/bin/dpkg"];
+    expect(findForbidden(list)).toEqual(list.slice(1));
+  });
+
+  it("does not flag look-alikes", () => {
+    expect(findForbidden(["/usr/lib/cairn/sh.json", "/lib/modules/x/flash", "/etc/shells.d"])).toEqual([]);
+  });
+
+  // When an image was built in this tree, check the list it shipped with.
+  const dist = join(process.cwd(), "dist");
+  const lists = existsSync(dist) ? readdirSync(dist).filter((f) => f.endsWith(".files.txt")) : [];
+  it.skipIf(lists.length === 0)("no built image in dist/ ships a shell or package manager", () => {
+    for (const f of lists) {
+      const paths = readFileSync(join(dist, f), "utf8").split("\n").filter(Boolean);
+      expect(paths).toContain("/usr/bin/node");
+      expect(findForbidden(paths), f).toEqual([]);
+    }
+  });
+});
