@@ -108,7 +108,9 @@ async function waitForQmp(child: ChildProcess, socket: string, timeoutMs: number
   while (exit === undefined && Date.now() < deadline) {
     if (existsSync(socket)) {
       try {
-        return await QmpClient.connect(socket, { timeoutMs: Math.max(500, deadline - Date.now()) });
+        // Short attempts: a stale socket file of a QEMU that already died refuses
+        // forever, and the loop must get back to checking `exit`.
+        return await QmpClient.connect(socket, { timeoutMs: 1000 });
       } catch {
         // QEMU died between bind and accept, or not accepting yet: loop re-checks exit
       }

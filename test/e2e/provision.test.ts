@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -62,7 +63,7 @@ describe("QEMU provisioner (real QEMU)", () => {
     expect(Date.now() - t).toBeLessThan(5000);
   });
 
-  it("launches a node, answers QMP, survives a reset and powers off", async () => {
+  it("launches a node, answers QMP, logs the console, survives a reset and powers off", async () => {
     const t = Date.now();
     const node = cleanup.track(await launchNode({ name: "solo", baseImage: image, workDir: join(tmp, "solo") }));
     const launchMs = Date.now() - t;
@@ -78,6 +79,13 @@ describe("QEMU provisioner (real QEMU)", () => {
 
     const qmp = await node.qmp();
     expect(await qmp.queryStatus()).toMatchObject({ status: "running", running: true });
+
+    // The serial console is captured: OVMF reaches its boot manager (~9 s under TCG)
+    // and never tries network boot, since the NIC carries no option ROM.
+    const bds = Date.now();
+    await node.waitForConsole(/BdsDxe: (loading|starting|failed)/, 60_000);
+    console.log(`OVMF boot manager on console after ${Date.now() - bds + launchMs} ms from launch`);
+    expect(node.consoleText()).not.toMatch(/PXE|HTTP Boot/i);
 
     const resetSeen = qmp.waitForEvent("RESET", 5000);
     await node.reset();
@@ -97,6 +105,18 @@ describe("QEMU provisioner (real QEMU)", () => {
     await node.kill();
     expect(node.isRunning()).toBe(false);
     expect(await pidReaped(node.pid)).toBe(true);
+  });
+
+  it("reports a QEMU that exits during startup with the reason from its log", async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const err = await launchNode({ name: "clash", baseImage: image, workDir: join(tmp, "clash"), apiHostPort: port, accel: "tcg" }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "UNAVAILABLE", message: expect.stringMatching(/exited .* during startup.*host forwarding/) });
+    } finally {
+      busy.close();
+    }
   });
 
   it("creates, lists and destroys a two-node cluster, leaving no process and no directory", async () => {
