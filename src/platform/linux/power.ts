@@ -1,0 +1,25 @@
+import type { Logger } from "pino";
+import type { PowerAction } from "../platform.js";
+import { check, libc } from "./libc.js";
+import type { MountTable } from "./mount.js";
+
+/** reboot(2) commands for glibc's one-argument wrapper (it adds the LINUX_REBOOT_MAGIC numbers). */
+const RB_AUTOBOOT = 0x01234567;
+const RB_POWER_OFF = 0x4321fedc;
+
+/**
+ * Ends the boot: sync, unmount everything the platform mounted in reverse
+ * order (falling back to read-only remount and lazy detach, logged), sync
+ * again, then reboot(2). Unmount failures never stop the power action: a
+ * node that cannot unmount must still reboot when asked. Returns only if
+ * reboot(2) itself fails, by throwing.
+ */
+export function powerOff(action: PowerAction, mounts: MountTable, log: Logger): void {
+  log.info({ action }, "power action: syncing and unmounting");
+  libc().sync();
+  const failures = mounts.unmountAll();
+  for (const f of failures) log.warn({ target: f.target, error: f.error }, "unmount failed at shutdown (remounted read-only or detached)");
+  libc().sync();
+  log.info({ action }, "power action: calling reboot(2)");
+  check(libc().reboot(action === "reboot" ? RB_AUTOBOOT : RB_POWER_OFF), `reboot(2) for ${action}`);
+}
