@@ -6,8 +6,8 @@ import { isAlive, isProcessFor, waitForPidGone } from "./process-liveness.js";
 import { QmpClient } from "./qmp-client.js";
 import type { NodeState } from "./types.js";
 
-/** How powerOff ended the VM: the guest honoured ACPI, QMP quit, or SIGKILL. */
-export type PowerOffOutcome = "acpi" | "quit" | "killed";
+/** How powerOff ended the VM: the guest honoured ACPI, QMP quit, SIGKILL, or it was not running. */
+export type PowerOffOutcome = "acpi" | "quit" | "killed" | "already-off";
 
 /** Measured launch times of one node, from spawn. */
 export interface LaunchTimings {
@@ -115,7 +115,7 @@ export class QemuNode implements NodeHandle {
   }
 
   async powerOff(graceMs = 5000): Promise<PowerOffOutcome> {
-    if (!this.isRunning()) return "quit";
+    if (!this.isRunning()) return "already-off";
     try {
       await (await this.qmp()).systemPowerdown();
       if (await this.waitForExit(graceMs)) return "acpi";

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,10 +14,11 @@ import {
   type Cleanup,
 } from "../../src/provision/index.js";
 
-// Real QEMU, no guest OS needed: with no Cairn image built yet the base is a
-// blank raw disk and OVMF sits in its failed-boot path, which is enough to
-// prove launch, QMP, reset, power-off and teardown. Short paths: QMP sockets
-// must fit in sun_path (108 bytes).
+// Real QEMU, no guest OS needed: the lifecycle tests use a blank raw disk, on
+// which OVMF sits in its failed-boot path, which is enough to prove launch,
+// QMP, reset, power-off and teardown without racing whatever a guest OS does.
+// When dist/ holds a built image, one more test boots it from an overlay.
+// Short paths: QMP sockets must fit in sun_path (108 bytes).
 
 /** The newest built image, or undefined. */
 function builtImage(): string | undefined {
@@ -42,14 +43,16 @@ async function pidReaped(pid: number): Promise<boolean> {
 
 describe("QEMU provisioner (real QEMU)", () => {
   let tmp: string;
+  /** A blank disk: OVMF idles in its shell forever, so lifecycle timing never races a guest. */
   let image: string;
+  const built = builtImage();
   let cleanup: Cleanup;
 
   beforeAll(() => {
     cleanup = cleanupOnExit();
     tmp = mkdtempSync("/tmp/cairn-e2e-prov-");
-    image = builtImage() ?? join(tmp, "blank.raw");
-    if (!existsSync(image)) execFileSync("qemu-img", ["create", "-q", "-f", "raw", image, "64M"]);
+    image = join(tmp, "blank.raw");
+    execFileSync("qemu-img", ["create", "-q", "-f", "raw", image, "64M"]);
   });
 
   afterAll(async () => {
@@ -100,11 +103,19 @@ describe("QEMU provisioner (real QEMU)", () => {
     expect(await pidReaped(node.pid)).toBe(true);
   });
 
-  it("kill() is a power cut: the pid is gone at once", async () => {
-    const node = cleanup.track(await launchNode({ name: "cut", baseImage: image, workDir: join(tmp, "cut"), accel: "tcg" }));
+  it("kill() is a power cut; launching again in the workDir powers the same disk back on", async () => {
+    const spec = { name: "cut", baseImage: image, workDir: join(tmp, "cut"), accel: "tcg" as const };
+    const node = cleanup.track(await launchNode(spec));
+    const disk = statSync(join(spec.workDir, "disk.qcow2")).ino;
     await node.kill();
     expect(node.isRunning()).toBe(false);
     expect(await pidReaped(node.pid)).toBe(true);
+
+    const again = cleanup.track(await launchNode(spec));
+    expect(again.pid).not.toBe(node.pid);
+    expect(statSync(join(spec.workDir, "disk.qcow2")).ino).toBe(disk);
+    expect(existsSync(join(spec.workDir, "console.log.1"))).toBe(true);
+    await again.kill();
   });
 
   it("reports a QEMU that exits during startup with the reason from its log", async () => {
@@ -117,6 +128,18 @@ describe("QEMU provisioner (real QEMU)", () => {
     } finally {
       busy.close();
     }
+  });
+
+  it.skipIf(built === undefined)("boots the built image's bootloader from a qcow2 overlay, with a fw_cfg config", async () => {
+    const config = join(tmp, "node.yaml");
+    writeFileSync(config, "apiVersion: v1alpha1\nkind: MachineConfig\n");
+    const t = Date.now();
+    const node = cleanup.track(await launchNode({ name: "built", baseImage: built as string, workDir: join(tmp, "built"), configFile: config }));
+    // OVMF found an EFI system partition on the virtio disk and started its loader.
+    await node.waitForConsole(/BdsDxe: starting Boot\d+ "UEFI Misc Device"/, 60_000);
+    console.log(`built image: bootloader started ${Date.now() - t} ms after launch`);
+    expect(node.consoleText()).not.toMatch(/PXE/);
+    await node.kill();
   });
 
   it("creates, lists and destroys a two-node cluster, leaving no process and no directory", async () => {
