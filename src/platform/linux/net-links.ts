@@ -24,7 +24,12 @@ export async function readLinks(sysNet = "/sys/class/net"): Promise<LinkStatus[]
   } catch {
     return [];
   }
-  const addrs = networkInterfaces();
+  // getifaddrs reports alias addresses under their label (`eth0:1`): fold them into the link.
+  const addrs: Record<string, string[]> = {};
+  for (const [label, list] of Object.entries(networkInterfaces())) {
+    const link = label.split(":")[0] ?? label;
+    for (const a of list ?? []) if (a.cidr) (addrs[link] ??= []).push(a.cidr);
+  }
   const out: LinkStatus[] = [];
   for (const name of names.sort()) {
     const base = `${sysNet}/${name}`;
@@ -34,7 +39,7 @@ export async function readLinks(sysNet = "/sys/class/net"): Promise<LinkStatus[]
       mac: await readSys(`${base}/address`),
       up: (flags & IFF_UP) !== 0,
       mtu: Number((await readSys(`${base}/mtu`)) || 0),
-      addresses: (addrs[name] ?? []).map((a) => a.cidr).filter((c): c is string => c !== null),
+      addresses: addrs[name] ?? [],
       rxBytes: Number((await readSys(`${base}/statistics/rx_bytes`)) || 0),
       txBytes: Number((await readSys(`${base}/statistics/tx_bytes`)) || 0),
     });
