@@ -1,0 +1,29 @@
+import { rename, writeFile } from "node:fs/promises";
+import { nodeError } from "./errno.js";
+
+/**
+ * Where Cairn writes the resolver config. /etc is on the read-only root, so
+ * the image ships /etc/resolv.conf as a symlink to /run/resolv.conf (as
+ * systemd-resolved does with /run/systemd/resolve): glibc's getaddrinfo and
+ * c-ares both read /etc/resolv.conf, and follow the link.
+ */
+export const RESOLV_CONF_PATH = "/run/resolv.conf";
+
+/** resolv.conf text: at most 3 nameservers are honoured by glibc, so the rest are dropped. */
+export function renderResolvConf(nameservers: readonly string[], searchDomains: readonly string[]): string {
+  const lines = ["# Written by Cairn machined; changes are overwritten."];
+  if (searchDomains.length) lines.push(`search ${searchDomains.join(" ")}`);
+  for (const ns of [...new Set(nameservers)].slice(0, 3)) lines.push(`nameserver ${ns}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** Replaces resolv.conf atomically (write temp, rename) so a reader never sees half a file. */
+export async function writeResolvConf(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  try {
+    await writeFile(tmp, text, { mode: 0o644 });
+    await rename(tmp, path);
+  } catch (e) {
+    throw nodeError(`write ${path}`, e);
+  }
+}
