@@ -20,8 +20,10 @@ import {
 // When dist/ holds a built image, one more test boots it from an overlay.
 // Short paths: QMP sockets must fit in sun_path (108 bytes).
 
-/** The newest built image, or undefined. */
+/** `CAIRN_E2E_IMAGE`, else the newest dist/cairn-*-amd64.raw, else undefined. */
 function builtImage(): string | undefined {
+  const fromEnv = process.env["CAIRN_E2E_IMAGE"];
+  if (fromEnv !== undefined && fromEnv !== "") return resolve(fromEnv);
   const dist = resolve("dist");
   if (!existsSync(dist)) return undefined;
   const raws = readdirSync(dist).filter((f) => /^cairn-.*-amd64\.raw$/.test(f)).sort();
