@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findForbidden } from "./forbidden-files.js";
@@ -13,12 +13,13 @@ describe("forbidden files", () => {
     expect(findForbidden(["/usr/lib/cairn/sh.json", "/lib/modules/x/flash", "/etc/shells.d"])).toEqual([]);
   });
 
-  // When an image was built in this tree, check the list it shipped with.
+  // When images were built in this tree (dist/ or one level below), check the lists they shipped with.
   const dist = join(process.cwd(), "dist");
-  const lists = existsSync(dist) ? readdirSync(dist).filter((f) => f.endsWith(".files.txt")) : [];
+  const dirs = existsSync(dist) ? [dist, ...readdirSync(dist).map((d) => join(dist, d)).filter((d) => statSync(d).isDirectory())] : [];
+  const lists = dirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith(".files.txt")).map((f) => join(d, f)));
   it.skipIf(lists.length === 0)("no built image in dist/ ships a shell or package manager", () => {
     for (const f of lists) {
-      const paths = readFileSync(join(dist, f), "utf8").split("\n").filter(Boolean);
+      const paths = readFileSync(f, "utf8").split("\n").filter(Boolean);
       expect(paths).toContain("/usr/bin/node");
       expect(findForbidden(paths), f).toEqual([]);
     }
