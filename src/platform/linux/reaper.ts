@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import type { Logger } from "pino";
+import { pino, type Logger } from "pino";
 import { errnoName } from "./errno.js";
 import { lastErrno, libc } from "./libc.js";
 
@@ -49,13 +49,14 @@ export function parseProcPidStat(text: string): { pid: number; state: string; pp
  */
 export class OrphanReaper {
   readonly #known = new Set<number>();
-  readonly #log: Logger;
+  #log: Logger;
   readonly #intervalMs: number;
   #timer: NodeJS.Timeout | undefined;
   readonly #onSigchld = (): void => this.#safeSweep();
 
-  constructor(log: Logger, opts: { intervalMs?: number } = {}) {
-    this.#log = log;
+  /** The logger may come later, with start(): children can be tracked before boot has a logger. */
+  constructor(log?: Logger, opts: { intervalMs?: number } = {}) {
+    this.#log = log ?? pino({ enabled: false });
     this.#intervalMs = opts.intervalMs ?? 1000;
   }
 
@@ -78,7 +79,8 @@ export class OrphanReaper {
   }
 
   /** Starts sweeping on SIGCHLD and on a timer (a signal can coalesce or arrive before a listener exists). Idempotent. */
-  start(): void {
+  start(log?: Logger): void {
+    if (log) this.#log = log;
     if (this.#timer) return;
     this.#timer = setInterval(() => this.#safeSweep(), this.#intervalMs);
     this.#timer.unref();

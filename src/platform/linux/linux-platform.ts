@@ -1,0 +1,195 @@
+import { readFile } from "node:fs/promises";
+import type { Logger } from "pino";
+import { CairnError } from "../../errors/index.js";
+import type {
+  BootIdentity,
+  KernelLogRecord,
+  LinkStatus,
+  MountInfo,
+  NetworkSpec,
+  Platform,
+  PlatformPaths,
+  PowerAction,
+  SlotName,
+  StatsSnapshot,
+} from "../platform.js";
+import { BUILD_INFO_PATH, readBuildInfo } from "./build-info.js";
+import { growEphemeral } from "./ephemeral-grow.js";
+import { checkEntropy } from "./entropy.js";
+import { nodeError } from "./errno.js";
+import { setKernelHostname } from "./hostname.js";
+import { InetControl } from "./inet-ioctl.js";
+import { readKernelLog } from "./kmsg.js";
+import { loadModules } from "./modules.js";
+import { MountTable, MS } from "./mount.js";
+import { readLinks } from "./net-links.js";
+import { NetworkConfigurator } from "./network.js";
+import { waitForPartition } from "./partitions.js";
+import { powerOff } from "./power.js";
+import { parseCmdlineSlot } from "./proc-parsers.js";
+import { mountedTargets, mountPseudoFilesystems } from "./pseudo-mounts.js";
+import { OrphanReaper } from "./reaper.js";
+import { RESOLV_CONF_PATH } from "./resolv-conf.js";
+import { readMounts, readStats } from "./stats.js";
+import { applySysctls } from "./sysctl.js";
+
+/** Knobs for createLinuxPlatform; every one has a default that matches the Cairn image. */
+export interface LinuxPlatformOptions {
+  /** Mount points of STATE and EPHEMERAL. Default /system/state and /var. */
+  readonly paths?: Partial<PlatformPaths>;
+  /** GPT partition names (PARTNAME). Default STATE and EPHEMERAL. */
+  readonly stateLabel?: string;
+  readonly ephemeralLabel?: string;
+  /** Modules to load with their dependencies; default every module in modules.dep. */
+  readonly modules?: readonly string[];
+  /** How long to wait for a partition to appear after its driver loads. Default 10 s. */
+  readonly partitionTimeoutMs?: number;
+  /** Grow EPHEMERAL to the end of its disk at boot. Default true. */
+  readonly growEphemeral?: boolean;
+  /** Default /usr/lib/cairn/build.json. */
+  readonly buildInfoPath?: string;
+  /** Default /run/resolv.conf; the image links /etc/resolv.conf to it. */
+  readonly resolvConfPath?: string;
+  /** DHCP gives up on a link after this long. Default 15 s. */
+  readonly dhcpTimeoutMs?: number;
+  /** Orphan sweep period besides SIGCHLD. Default 1 s. */
+  readonly reaperIntervalMs?: number;
+}
+
+/** The metal Platform plus what only metal has: the orphan reaper that spawners register children with. */
+export interface LinuxPlatform extends Platform {
+  /** Register every child_process spawn here (`reaper.trackChild(spawn(...))`) so the reaper never steals it. */
+  readonly reaper: OrphanReaper;
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return (await readFile(path, "utf8")).trim();
+  } catch (e) {
+    throw nodeError(`read ${path}`, e);
+  }
+}
+
+/**
+ * The metal implementation of Platform: PID 1 in a VM, kernel access
+ * through koffi. Composes the single-purpose modules of this folder; the
+ * order of boot() is the order a Linux init needs.
+ */
+export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatform {
+  const paths: PlatformPaths = { state: opts.paths?.state ?? "/system/state", ephemeral: opts.paths?.ephemeral ?? "/var" };
+  const stateLabel = opts.stateLabel ?? "STATE";
+  const ephemeralLabel = opts.ephemeralLabel ?? "EPHEMERAL";
+  const partitionTimeoutMs = opts.partitionTimeoutMs ?? 10_000;
+  const mounts = new MountTable();
+  const reaper = new OrphanReaper(undefined, { intervalMs: opts.reaperIntervalMs ?? 1000 });
+  const network = new NetworkConfigurator({
+    resolvConfPath: opts.resolvConfPath ?? RESOLV_CONF_PATH,
+    dhcpTimeoutMs: opts.dhcpTimeoutMs ?? 15_000,
+  });
+  let booted: Promise<BootIdentity> | undefined;
+
+  async function mountData(label: string, target: string, log: Logger): Promise<ReturnType<typeof waitForPartition>> {
+    const part = await waitForPartition(label, { timeoutMs: partitionTimeoutMs });
+    if (mountedTargets().has(target)) {
+      log.info({ label, target }, "partition already mounted");
+    } else {
+      mounts.mount({ source: part.device, target, fstype: "ext4", flags: MS.NOSUID | MS.NODEV | MS.RELATIME });
+      log.info({ label, device: part.device, target }, "partition mounted");
+    }
+    return part;
+  }
+
+  async function doBoot(log: Logger): Promise<BootIdentity> {
+    const t0 = Date.now();
+    mountPseudoFilesystems(log);
+    checkEntropy(log);
+    loadModules(log, opts.modules ? { wanted: opts.modules } : {});
+    const inet = new InetControl();
+    try {
+      inet.linkUp("lo");
+    } finally {
+      inet.close();
+    }
+    await mountData(stateLabel, paths.state, log);
+    const eph = await mountData(ephemeralLabel, paths.ephemeral, log);
+    if (opts.growEphemeral ?? true) {
+      try {
+        const r = growEphemeral(eph, paths.ephemeral, ephemeralLabel);
+        log.info({ device: eph.device, tableRewritten: r.tableRewritten, kernelResized: r.kernelResized, bytes: Number(r.partitionBytes) }, "EPHEMERAL size checked");
+      } catch (err) {
+        // A node with a small /var still works; failing the boot over it would not help.
+        log.error({ err, device: eph.device }, "EPHEMERAL grow failed");
+      }
+    }
+    reaper.start(log.child({ component: "reaper" }));
+    const identity = await readIdentity(log);
+    log.info({ ...identity, durationMs: Date.now() - t0 }, "platform booted");
+    return identity;
+  }
+
+  async function readIdentity(log: Logger): Promise<BootIdentity> {
+    const bootId = await readText("/proc/sys/kernel/random/boot_id");
+    const slotArg = parseCmdlineSlot(await readText("/proc/cmdline"));
+    let slot: SlotName;
+    if (slotArg === undefined) {
+      log.warn({}, "no cairn.slot= on the kernel command line, assuming slot A");
+      slot = "A";
+    } else if (typeof slotArg === "object") {
+      throw new CairnError("FAILED_PRECONDITION", `read /proc/cmdline: cairn.slot=${slotArg.invalid} is not A or B`);
+    } else {
+      slot = slotArg;
+    }
+    const build = await readBuildInfo(opts.buildInfoPath ?? BUILD_INFO_PATH);
+    return { bootId, slot, osVersion: build.version, buildId: build.buildId, arch: build.arch };
+  }
+
+  return {
+    mode: "metal",
+    paths,
+    reaper,
+
+    boot(log: Logger): Promise<BootIdentity> {
+      // Idempotent: a second caller gets the first boot's result (or its failure).
+      booted ??= doBoot(log.child({ component: "platform" }));
+      return booted;
+    },
+
+    async setHostname(name: string): Promise<void> {
+      setKernelHostname(name);
+    },
+
+    applySysctls(sysctls: Readonly<Record<string, string>>): Promise<void> {
+      return applySysctls(sysctls);
+    },
+
+    configureNetwork(spec: NetworkSpec, log: Logger): Promise<readonly LinkStatus[]> {
+      return network.configure(spec, log.child({ component: "network" }));
+    },
+
+    links(): Promise<readonly LinkStatus[]> {
+      return readLinks();
+    },
+
+    kernelLog(o: { follow: boolean; signal: AbortSignal }): AsyncIterable<KernelLogRecord> {
+      return readKernelLog(o);
+    },
+
+    stats(): Promise<StatsSnapshot> {
+      return readStats();
+    },
+
+    mounts(): Promise<readonly MountInfo[]> {
+      return readMounts();
+    },
+
+    hostPath(nodePath: string): string {
+      return nodePath;
+    },
+
+    async powerAction(action: PowerAction, log: Logger): Promise<void> {
+      reaper.close();
+      network.close();
+      powerOff(action, mounts, log.child({ component: "power" }));
+    },
+  };
+}
