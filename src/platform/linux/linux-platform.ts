@@ -48,7 +48,7 @@ export interface LinuxPlatformOptions {
   readonly growEphemeral?: boolean;
   /** Default /usr/lib/cairn/build.json. */
   readonly buildInfoPath?: string;
-  /** Default /run/resolv.conf; the image links /etc/resolv.conf to it. */
+  /** Default /run/cairn/resolv.conf; the image links /etc/resolv.conf to it. */
   readonly resolvConfPath?: string;
   /** DHCP gives up on a link after this long. Default 15 s. */
   readonly dhcpTimeoutMs?: number;

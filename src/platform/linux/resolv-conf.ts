@@ -1,13 +1,15 @@
-import { rename, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { nodeError } from "./errno.js";
 
 /**
  * Where Cairn writes the resolver config. /etc is on the read-only root, so
- * the image ships /etc/resolv.conf as a symlink to /run/resolv.conf (as
- * systemd-resolved does with /run/systemd/resolve): glibc's getaddrinfo and
- * c-ares both read /etc/resolv.conf, and follow the link.
+ * the image builder (src/image/rootfs.ts) ships /etc/resolv.conf as a
+ * symlink to ../run/cairn/resolv.conf, as systemd-resolved does with
+ * /run/systemd/resolve: glibc's getaddrinfo and c-ares both read
+ * /etc/resolv.conf and follow the link.
  */
-export const RESOLV_CONF_PATH = "/run/resolv.conf";
+export const RESOLV_CONF_PATH = "/run/cairn/resolv.conf";
 
 /** resolv.conf text: at most 3 nameservers are honoured by glibc, so the rest are dropped. */
 export function renderResolvConf(nameservers: readonly string[], searchDomains: readonly string[]): string {
@@ -21,6 +23,7 @@ export function renderResolvConf(nameservers: readonly string[], searchDomains: 
 export async function writeResolvConf(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp`;
   try {
+    await mkdir(dirname(path), { recursive: true });
     await writeFile(tmp, text, { mode: 0o644 });
     await rename(tmp, path);
   } catch (e) {
