@@ -24,6 +24,9 @@ export interface BuildResult {
   readonly raw: string;
   readonly bundle: string;
   readonly filesList: string;
+  /** Slot payload files in the cache (for direct-kernel test boots). */
+  readonly kernel: string;
+  readonly initramfs: string;
   readonly sizes: Record<string, number>;
   readonly timings: string;
 }
@@ -106,7 +109,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     rawAllocated: allocatedBytes(raw),
     bundle: statSync(bundle).size,
   };
-  const result: BuildResult = { build, raw, bundle, filesList, sizes, timings: t.report() };
+  const result: BuildResult = { build, raw, bundle, filesList, kernel: kernel.vmlinuz, initramfs, sizes, timings: t.report() };
   writeFileSync(join(out, `${name}.json`), `${JSON.stringify({ ...result, totalSeconds: t.totalMs() / 1000 }, null, 2)}\n`);
   return result;
 }

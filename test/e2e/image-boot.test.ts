@@ -41,4 +41,18 @@ describe("image boot", () => {
         `${timing}; slot payload ${(image.sizes["slotPayload"]! / 2 ** 20).toFixed(1)} MiB, raw allocated ${(image.sizes["rawAllocated"]! / 2 ** 20).toFixed(1)} MiB`,
     );
   });
+
+  it("stage 1 reports a slot it cannot mount and reboots (so boot counting can fall back)", async () => {
+    // ROOT-B is empty in a factory image: the squashfs mount must fail loudly.
+    const run = await bootDisk({
+      raw: image.raw,
+      waitFor: /rebooting in 5 s/,
+      timeoutMs: 180_000,
+      direct: { kernel: image.kernel, initramfs: image.initramfs, append: "console=ttyS0 cairn.slot=B quiet panic=-1" },
+    });
+    expect(run.console).toMatch(/cairn-stage1: FATAL: mount \/dev\/vda3 as squashfs/);
+    expect(run.console).not.toMatch(/CAIRN-HELLO/);
+    expect(run.exitCode).toBe(0); // the guest rebooted; -no-reboot turned that into a QEMU exit
+    expect(run.msToExit - run.msToMatch!).toBeGreaterThan(4_000); // it waited ~5 s so the message can be read
+  });
 });

@@ -27,12 +27,19 @@ export interface BootRun {
 
 /**
  * Boots a raw disk under QEMU TCG with UEFI (OVMF) from a throw-away qcow2
- * overlay, console on a serial log file, until QEMU exits or `timeoutMs`
+ * overlay (or directly from a kernel + initramfs), console on a serial log file, until QEMU exits or `timeoutMs`
  * passes (then it is killed). -nodefaults drops the default DVD drive and
  * NIC (both cost firmware time); -no-reboot turns a guest reboot (stage 1
  * failure, panic) into a QEMU exit instead of a loop.
  */
-export async function bootDisk(opts: { raw: string; waitFor: RegExp; timeoutMs: number; memMiB?: number }): Promise<BootRun> {
+export async function bootDisk(opts: {
+  raw: string;
+  waitFor: RegExp;
+  timeoutMs: number;
+  memMiB?: number;
+  /** Boot this kernel + initramfs directly (SeaBIOS, no OVMF/systemd-boot) with `append` as cmdline. */
+  direct?: { kernel: string; initramfs: string; append: string };
+}): Promise<BootRun> {
   const dir = mkdtempSync(join(tmpdir(), "cairn-boot-"));
   try {
     const fw = ovmfPaths();
@@ -41,10 +48,12 @@ export async function bootDisk(opts: { raw: string; waitFor: RegExp; timeoutMs: 
     const overlay = join(dir, "disk.qcow2");
     execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", opts.raw, overlay]);
     const log = join(dir, "serial.log");
+    const firmware = opts.direct
+      ? ["-kernel", opts.direct.kernel, "-initrd", opts.direct.initramfs, "-append", opts.direct.append]
+      : ["-drive", `if=pflash,format=raw,readonly=on,file=${fw.code}`, "-drive", `if=pflash,format=raw,file=${vars}`];
     const args = [
       "-nodefaults", "-accel", "tcg", "-cpu", "max", "-machine", "q35", "-m", String(opts.memMiB ?? 256),
-      "-drive", `if=pflash,format=raw,readonly=on,file=${fw.code}`,
-      "-drive", `if=pflash,format=raw,file=${vars}`,
+      ...firmware,
       "-drive", `file=${overlay},if=virtio,format=qcow2`,
       "-display", "none", "-serial", `file:${log}`, "-no-reboot",
     ];
