@@ -99,7 +99,8 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
     return part;
   }
 
-  async function doBoot(log: Logger): Promise<BootIdentity> {
+  async function doBoot(root: Logger): Promise<BootIdentity> {
+    const log = root.child({ component: "platform" });
     const t0 = Date.now();
     mountPseudoFilesystems(log);
     checkEntropy(log);
@@ -121,7 +122,7 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
         log.error({ err, device: eph.device }, "EPHEMERAL grow failed");
       }
     }
-    reaper.start(log.child({ component: "reaper" }));
+    reaper.start(root.child({ component: "reaper" }));
     const identity = await readIdentity(log);
     log.info({ ...identity, durationMs: Date.now() - t0 }, "platform booted");
     return identity;
@@ -150,7 +151,7 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
 
     boot(log: Logger): Promise<BootIdentity> {
       // Idempotent: a second caller gets the first boot's result (or its failure).
-      booted ??= doBoot(log.child({ component: "platform" }));
+      booted ??= doBoot(log);
       return booted;
     },
 
