@@ -31,6 +31,8 @@ export interface Libc {
   waitid(idtype: number, id: number, infop: Buffer, options: number): number;
   getrandom(buf: Buffer, len: number, flags: number): number;
   prctl(option: number, a2: number, a3: number, a4: number, a5: number): number;
+  /** Waits until a terminal fd's output has been transmitted (the serial console before power-off). */
+  tcdrain(fd: number): number;
   /** unshare(2): tests move their thread into a fresh network namespace to try network ioctls safely. */
   unshare(flags: number): number;
 }
@@ -124,6 +126,7 @@ export function libc(): Libc {
     getrandom: lib.func("long getrandom(void *, size_t, unsigned int)"),
     prctl: lib.func("int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)"),
     unshare: lib.func("int unshare(int)"),
+    tcdrain: lib.func("int tcdrain(int)"),
   } as Libc;
   return cached;
 }

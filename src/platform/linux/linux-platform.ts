@@ -190,7 +190,7 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
     async powerAction(action: PowerAction, log: Logger): Promise<void> {
       reaper.close();
       network.close();
-      powerOff(action, mounts, log.child({ component: "power" }));
+      await powerOff(action, mounts, log.child({ component: "power" }));
     },
   };
 }
