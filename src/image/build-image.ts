@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BuildOptions } from "./args.js";
 import { writeBundle, type BundleManifest } from "./bundle-format.js";
-import { bundleEntry, koffiFiles } from "./bundle-entry.js";
+import { bundleEntry, nodeModulesFiles } from "./bundle-entry.js";
 import { allocatedBytes, assembleDisk } from "./disk-image.js";
 import { buildEfiPartition } from "./efi-partition.js";
 import { sha256File } from "./exec.js";
@@ -49,8 +49,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const key = await t.step("release key", () => ensureReleaseKey(resolve(o.keysDir)));
   const kernel = await t.step("kernel (cached)", () => ensureKernel(cache));
   const node = await t.step("node (cached)", () => ensureNode(cache));
-  const koffi = koffiFiles();
-  const koffiNode = koffi.find((f) => f.imageRel.endsWith(".node"))!.hostPath;
+  const modules = nodeModulesFiles();
+  const koffiNode = modules.find((f) => f.imageRel.endsWith(".node"))!.hostPath;
   const libs = await t.step("shared libs", () => resolveSharedLibs([node.bin, koffiNode], NODE_LIB_NAMES));
   const initramfs = await t.step("initramfs (cached)", () => ensureInitramfs(cache, kernel));
   const entryBundle = join(work, "machined.mjs");
@@ -67,7 +67,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const squashfs = join(work, "rootfs.squashfs");
   const filesList = join(out, `${name}.files.txt`);
   await t.step("rootfs squashfs", () => {
-    stageRootfs(tree, { kernel, node, libs, entryBundle, koffi, build, releaseKeys: [{ keyId: key.keyId, pem: key.publicKeyPem }] });
+    stageRootfs(tree, { kernel, node, libs, entryBundle, nodeModules: modules, build, releaseKeys: [{ keyId: key.keyId, pem: key.publicKeyPem }] });
     const files = listTree(tree);
     writeFileSync(filesList, `${files.join("\n")}\n`);
     makeSquashfs(tree, squashfs, files);

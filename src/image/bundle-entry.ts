@@ -1,6 +1,7 @@
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
+import { packageAssetFiles, packageAssetsPlugin } from "./package-assets.js";
 
 /**
  * The banner every bundle starts with: esbuild's ESM output leaves CJS
@@ -37,17 +38,23 @@ export async function bundleEntry(entry: string, outfile: string): Promise<void>
     target: "node24",
     external: [...EXTERNAL_PACKAGES],
     banner: { js: ESM_CJS_BANNER },
+    plugins: [packageAssetsPlugin()],
     legalComments: "none",
     logLevel: "warning",
   });
 }
 
-/** The files of koffi the image needs: package.json, index.js and the linux_x64 binary. */
-export function koffiFiles(): { hostPath: string; imageRel: string }[] {
+/**
+ * Files the image ships under /usr/lib/cairn/node_modules next to the
+ * bundle: koffi (package.json, index.js, the linux_x64 binary) and the data
+ * files of PACKAGE_ASSETS (package-assets.ts).
+ */
+export function nodeModulesFiles(): { hostPath: string; imageRel: string }[] {
   const req = createRequire(import.meta.url);
   const dir = dirname(req.resolve("koffi/package.json"));
-  return ["package.json", "index.js", "build/koffi/linux_x64/koffi.node"].map((f) => ({
+  const koffi = ["package.json", "index.js", "build/koffi/linux_x64/koffi.node"].map((f) => ({
     hostPath: join(dir, f),
     imageRel: `koffi/${f}`,
   }));
+  return [...koffi, ...packageAssetFiles()];
 }

@@ -38,7 +38,8 @@ export interface RootfsInputs {
   readonly libs: readonly SharedLib[];
   /** The bundled entry (machined.mjs) on the host. */
   readonly entryBundle: string;
-  readonly koffi: readonly { hostPath: string; imageRel: string }[];
+  /** Files for /usr/lib/cairn/node_modules (koffi, package data files), relative to it. */
+  readonly nodeModules: readonly { hostPath: string; imageRel: string }[];
   readonly build: BuildInfo;
   /** Trusted release public keys, by key id. */
   readonly releaseKeys: readonly { keyId: string; pem: string }[];
@@ -65,7 +66,7 @@ export function stageRootfs(tree: string, inp: RootfsInputs): void {
   put(tree, IMAGE_PATHS.node, inp.node.bin, 0o755);
   for (const lib of inp.libs) put(tree, lib.imagePath, lib.hostPath, 0o755);
   put(tree, IMAGE_PATHS.entry, inp.entryBundle);
-  for (const f of inp.koffi) put(tree, `${IMAGE_PATHS.nodeModules}/${f.imageRel}`, f.hostPath);
+  for (const f of inp.nodeModules) put(tree, `${IMAGE_PATHS.nodeModules}/${f.imageRel}`, f.hostPath);
   stageModules(inp.kernel, ROOTFS_MODULES, tree, IMAGE_PATHS.modulesLoad, { depmod: true });
   const { version } = inp.build;
   put(tree, IMAGE_PATHS.osRelease, {
