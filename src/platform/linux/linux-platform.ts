@@ -99,8 +99,9 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
     return part;
   }
 
-  async function doBoot(root: Logger): Promise<BootIdentity> {
-    const log = root.child({ component: "platform" });
+  // Callers pass loggers that already carry their `component`; pino would repeat
+  // the key in a child, so the parts of the platform are told apart by `subsystem`.
+  async function doBoot(log: Logger): Promise<BootIdentity> {
     const t0 = Date.now();
     mountPseudoFilesystems(log);
     checkEntropy(log);
@@ -122,7 +123,7 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
         log.error({ err, device: eph.device }, "EPHEMERAL grow failed");
       }
     }
-    reaper.start(root.child({ component: "reaper" }));
+    reaper.start(log.child({ subsystem: "reaper" }));
     const identity = await readIdentity(log);
     log.info({ ...identity, durationMs: Date.now() - t0 }, "platform booted");
     return identity;
@@ -164,7 +165,7 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
     },
 
     configureNetwork(spec: NetworkSpec, log: Logger): Promise<readonly LinkStatus[]> {
-      return network.configure(spec, log.child({ component: "network" }));
+      return network.configure(spec, log.child({ subsystem: "network" }));
     },
 
     links(): Promise<readonly LinkStatus[]> {
@@ -190,7 +191,7 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
     async powerAction(action: PowerAction, log: Logger): Promise<void> {
       reaper.close();
       network.close();
-      await powerOff(action, mounts, log.child({ component: "power" }));
+      await powerOff(action, mounts, log.child({ subsystem: "power" }));
     },
   };
 }
