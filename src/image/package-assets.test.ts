@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { bundleEntry, nodeModulesFiles } from "./bundle-entry.js";
@@ -13,7 +12,9 @@ describe("package assets", () => {
   });
 
   it("points the bundled @grpc/reflection at its proto directory in the image", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "cairn-assets-"));
+    // Inside the repo (git-ignored .cache/) so that esbuild resolves packages from node_modules.
+    mkdirSync(".cache", { recursive: true });
+    const dir = mkdtempSync(join(process.cwd(), ".cache", "test-assets-"));
     try {
       const entry = join(dir, "entry.ts");
       writeFileSync(entry, 'import { ReflectionService } from "@grpc/reflection";\nconsole.log(ReflectionService);\n');
