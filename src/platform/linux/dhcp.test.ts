@@ -78,6 +78,20 @@ describe("DHCP client state machine", () => {
     expect(s.seen).toEqual([DhcpType.DISCOVER, DhcpType.REQUEST, DhcpType.DISCOVER, DhcpType.REQUEST]);
   });
 
+  it("retries when sending fails (carrier not up yet)", async () => {
+    const s = fakeServer();
+    let failures = 1;
+    const flaky: DhcpTransport = {
+      ...s.t,
+      send(p) {
+        if (failures-- > 0) throw new Error("ENETDOWN");
+        s.t.send(p);
+      },
+    };
+    await acquireLease({ ifname: "eth0", mac: MAC, timeoutMs: 3000, log, transport: flaky });
+    expect(s.seen).toEqual([DhcpType.DISCOVER, DhcpType.REQUEST]);
+  });
+
   it("gives up with DEADLINE_EXCEEDED", async () => {
     const s = fakeServer({ dropFirst: 100 });
     await expect(acquireLease({ ifname: "eth0", mac: MAC, timeoutMs: 300, log, transport: s.t })).rejects.toMatchObject({

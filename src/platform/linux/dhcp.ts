@@ -115,17 +115,27 @@ export async function acquireLease(opts: {
   const deadline = Date.now() + opts.timeoutMs;
   // The xid only pairs replies with requests; Math.random avoids waiting on the entropy pool at boot.
   let xid = opts.xid ?? Math.floor(Math.random() * 0x100000000);
+  let lastSendError: unknown;
+  // A link whose carrier is still coming up refuses sends (ENETDOWN): retry like a lost packet.
+  const send = (pkt: Buffer): void => {
+    try {
+      t.send(pkt);
+    } catch (e) {
+      lastSendError = e;
+      opts.log.debug({ err: e, ifname: opts.ifname }, "DHCP send failed, will retry");
+    }
+  };
   try {
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       const wait = Math.min(1000 * 2 ** attempt, 4000);
-      t.send(buildDiscover(xid, opts.mac));
+      send(buildDiscover(xid, opts.mac));
       const offer = await awaitReply(t, xid, opts.mac, [DhcpType.OFFER], Math.min(deadline, Date.now() + wait));
       if (!offer) continue;
       const serverId = offer.msg.options.get(DhcpOption.SERVER_ID);
       const server = serverId ? [...serverId.subarray(0, 4)].join(".") : offer.msg.siaddr;
       opts.log.debug({ ifname: opts.ifname, offered: offer.msg.yiaddr, server }, "DHCP offer");
       for (let r = 0; r < 3 && Date.now() < deadline; r++) {
-        t.send(buildRequest(xid, opts.mac, offer.msg.yiaddr, server));
+        send(buildRequest(xid, opts.mac, offer.msg.yiaddr, server));
         const reply = await awaitReply(t, xid, opts.mac, [DhcpType.ACK, DhcpType.NAK], Math.min(deadline, Date.now() + wait));
         if (!reply) continue;
         if (reply.type === DhcpType.ACK) return leaseFromAck(reply.msg);
@@ -134,7 +144,9 @@ export async function acquireLease(opts: {
       }
       xid = (xid + 1) >>> 0;
     }
-    throw new CairnError("DEADLINE_EXCEEDED", `DHCP on ${opts.ifname}: no lease within ${opts.timeoutMs} ms`);
+    throw new CairnError("DEADLINE_EXCEEDED", `DHCP on ${opts.ifname}: no lease within ${opts.timeoutMs} ms`, {
+      cause: lastSendError,
+    });
   } finally {
     t.close();
   }
