@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { CairnError } from "../../errors/index.js";
 import { blockDeviceBytes, blockSectorSize, resizeKernelPartition } from "./block-device.js";
 import { nodeError } from "./errno.js";
-import { growExt4Online } from "./ext4-resize.js";
+import { growExt4Online, readExt4Superblock } from "./ext4-resize.js";
 import { growGptPartition, readGptPartitions } from "./gpt-disk.js";
 import type { BlockPartition } from "./partitions.js";
 
@@ -26,6 +26,9 @@ export interface GrowResult {
  */
 export function growEphemeral(part: BlockPartition, mountPoint: string, name: string): GrowResult {
   const r = growPartitionToDiskEnd(part, name);
+  const sb = readExt4Superblock(part.device);
+  // Skip the ioctl when the file system already fills the partition: the kernel logs every resize call.
+  if (sb.blocks === r.partitionBytes / BigInt(sb.blockSize)) return { ...r, fsBlocks: sb.blocks };
   const fs = growExt4Online(mountPoint, r.partitionBytes);
   return { ...r, fsBlocks: fs.newBlocks };
 }
