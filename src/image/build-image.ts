@@ -109,6 +109,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     rawAllocated: allocatedBytes(raw),
     bundle: statSync(bundle).size,
   };
+  // The per-version work files are all inside the raw disk and the bundle now.
+  rmSync(work, { recursive: true, force: true });
   const result: BuildResult = { build, raw, bundle, filesList, kernel: kernel.vmlinuz, initramfs, sizes, timings: t.report() };
   writeFileSync(join(out, `${name}.json`), `${JSON.stringify({ ...result, totalSeconds: t.totalMs() / 1000 }, null, 2)}\n`);
   return result;
