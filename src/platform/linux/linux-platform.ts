@@ -151,8 +151,12 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
     reaper,
 
     boot(log: Logger): Promise<BootIdentity> {
-      // Idempotent: a second caller gets the first boot's result (or its failure).
-      booted ??= doBoot(log);
+      // Idempotent: a second caller gets the first boot's result. After a failure the
+      // next call retries; every step skips what is already done (mounted, loaded).
+      booted ??= doBoot(log).catch((e: unknown) => {
+        booted = undefined;
+        throw e;
+      });
       return booted;
     },
 
