@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type CpioEntry, writeCpio } from "./cpio-newc.js";
@@ -53,9 +53,11 @@ export function ensureInitramfs(cacheDir: string, kernel: KernelInput): string {
   const cpio = join(dir, "initramfs.cpio");
   writeFileSync(cpio, writeCpio(entries));
   // -19 costs nothing at boot (zstd decompresses at the same speed) and is cached.
-  run("zstd", ["-q", "-19", "--rm", "-f", cpio, "-o", out]);
+  // Compress beside, then rename: `out` existing means complete (it is the cache marker).
+  run("zstd", ["-q", "-19", "--rm", "-f", cpio, "-o", `${out}.tmp`]);
   rmSync(tree, { recursive: true, force: true });
-  if (statSync(out).size > 4 * 1024 * 1024) throw new Error(`initramfs grew past 4 MiB: ${out}`);
+  if (statSync(`${out}.tmp`).size > 4 * 1024 * 1024) throw new Error(`initramfs grew past 4 MiB: ${out}.tmp`);
+  renameSync(`${out}.tmp`, out);
   return out;
 }
 
