@@ -13,5 +13,6 @@ protoc \
   --proto_path=proto \
   $(find proto -name '*.proto' | sort)
 # A descriptor set lets the server answer reflection without shipping .proto files.
-protoc --proto_path=proto --include_imports --descriptor_set_out=src/api/gen/descriptor.binpb $(find proto -name '*.proto' | sort)
+protoc --proto_path=proto --include_imports --include_source_info --descriptor_set_out=src/api/gen/descriptor.binpb $(find proto -name '*.proto' | sort)
 node hack/gen-api-barrel.mjs
+rm -f src/api/gen/descriptor.binpb
