@@ -1,0 +1,54 @@
+import { Server, type ServerCredentials } from "@grpc/grpc-js";
+import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import type { Logger } from "pino";
+import { DESCRIPTOR_SET_BASE64, MachineServiceService } from "../api/index.js";
+import { CairnError } from "../errors/index.js";
+import type { CallGate } from "./call-context.js";
+import { machineService } from "./machine-service.js";
+import type { NodeApi } from "./node-api.js";
+
+/** A running gRPC server; close() is idempotent and bounded. */
+export interface ApiServer {
+  readonly port: number;
+  readonly gate: CallGate;
+  close(graceMs?: number): Promise<void>;
+}
+
+let reflectionPackage: ReturnType<typeof loadFileDescriptorSetFromBuffer> | undefined;
+
+/**
+ * Starts the machine API on `listen` (host:port) with the given credentials
+ * and gate, plus server reflection so grpcurl and other generic clients can
+ * discover the API.
+ */
+export async function startApiServer(opts: { listen: string; credentials: ServerCredentials; gate: CallGate; node: NodeApi; log: Logger }): Promise<ApiServer> {
+  const server = new Server({ "grpc.max_receive_message_length": 8 * 1024 * 1024 });
+  server.addService(MachineServiceService, machineService({ gate: () => opts.gate, log: opts.log }, opts.node));
+  reflectionPackage ??= loadFileDescriptorSetFromBuffer(Buffer.from(DESCRIPTOR_SET_BASE64, "base64"));
+  new ReflectionService(reflectionPackage).addToServer(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(opts.listen, opts.credentials, (err, p) =>
+      err ? reject(new CairnError("UNAVAILABLE", `cannot listen on ${opts.listen}: ${err.message}`, { cause: err })) : resolve(p),
+    ),
+  );
+  opts.log.info({ listen: opts.listen, port, gate: opts.gate.kind }, "machine API listening");
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    gate: opts.gate,
+    close(graceMs = 2000) {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type {
+  handleClientStreamingCall,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  ServerReadableStream,
+  ServerWritableStream,
+  ServiceError,
+} from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { MethodName } from "../api/index.js";
+import { isCairnError } from "../errors/index.js";
+import type { CallContext, CallGate } from "./call-context.js";
+import { toServiceError } from "./status.js";
+
+/** Shared by every handler: who may call (gate) and where to log. */
+export interface HandlerEnv {
+  readonly gate: () => CallGate;
+  readonly log: Logger;
+}
+
+function logFailure(env: HandlerEnv, method: MethodName, e: unknown): void {
+  // Expected, typed errors are the caller's problem: info. Anything else is ours.
+  if (isCairnError(e)) env.log.info({ method, code: e.code, err: e.message }, "call refused");
+  else env.log.error({ method, err: e }, "call failed");
+}
+
+function contextFor(env: HandlerEnv, method: MethodName, call: { getAuthContext: ServerWritableStream<unknown, unknown>["getAuthContext"]; on(ev: "cancelled", fn: () => void): unknown }): CallContext {
+  const roles = env.gate().admit(method, call.getAuthContext());
+  const ac = new AbortController();
+  call.on("cancelled", () => ac.abort());
+  return { method, roles, signal: ac.signal };
+}
+
+/** Wraps a promise-returning unary handler with authorization and error mapping. */
+export function unary<Req, Res>(env: HandlerEnv, method: MethodName, fn: (req: Req, ctx: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    void (async () => {
+      try {
+        const ctx = contextFor(env, method, call);
+        callback(null, await fn(call.request, ctx));
+      } catch (e) {
+        logFailure(env, method, e);
+        callback(toServiceError(e) as ServiceError, null);
+      }
+    })();
+  };
+}
+
+/** Wraps a server-streaming handler; `send` respects back-pressure. */
+export function serverStream<Req, Res>(
+  env: HandlerEnv,
+  method: MethodName,
+  fn: (req: Req, ctx: CallContext, send: (msg: Res) => Promise<void>) => Promise<void>,
+): handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    void (async () => {
+      try {
+        const ctx = contextFor(env, method, call);
+        const send = (msg: Res) =>
+          new Promise<void>((resolve) => {
+            if (call.write(msg)) resolve();
+            else call.once("drain", () => resolve());
+          });
+        await fn(call.request, ctx, send);
+        call.end();
+      } catch (e) {
+        logFailure(env, method, e);
+        call.emit("error", toServiceError(e));
+      }
+    })();
+  };
+}
+
+/** Wraps a client-streaming handler; messages arrive as an async iterable. */
+export function clientStream<Req, Res>(
+  env: HandlerEnv,
+  method: MethodName,
+  fn: (messages: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>,
+): handleClientStreamingCall<Req, Res> {
+  return (call: ServerReadableStream<Req, Res>, callback) => {
+    void (async () => {
+      try {
+        const ctx = contextFor(env, method, call);
+        callback(null, await fn(call as AsyncIterable<Req>, ctx));
+      } catch (e) {
+        logFailure(env, method, e);
+        callback(toServiceError(e) as ServiceError, null);
+      }
+    })();
+  };
+}

@@ -1,0 +1,25 @@
+import type { MachineServiceServer } from "../api/index.js";
+import type { HandlerEnv } from "./handler-kit.js";
+import { configHandlers } from "./handlers/config.js";
+import { fileHandlers } from "./handlers/files.js";
+import { lifecycleHandlers } from "./handlers/lifecycle.js";
+import { logHandlers } from "./handlers/logs.js";
+import { nodeInfoHandlers } from "./handlers/node-info.js";
+import { serviceHandlers } from "./handlers/services.js";
+import type { NodeApi } from "./node-api.js";
+
+/**
+ * The complete MachineService implementation, one module per area. The
+ * `satisfies` makes a missing RPC a compile error.
+ */
+export function machineService(env: HandlerEnv, node: NodeApi): MachineServiceServer {
+  const impl = {
+    ...nodeInfoHandlers(env, node),
+    ...configHandlers(env, node),
+    ...lifecycleHandlers(env, node),
+    ...serviceHandlers(env, node),
+    ...logHandlers(env, node),
+    ...fileHandlers(env, node),
+  } satisfies MachineServiceServer;
+  return impl;
+}
