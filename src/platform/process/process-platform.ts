@@ -1,0 +1,110 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
+import { cpus, freemem, loadavg, networkInterfaces, totalmem, uptime } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { CairnError } from "../../errors/index.js";
+import type { BootIdentity, LinkStatus, MountInfo, NetworkSpec, Platform, SlotName, StatsSnapshot } from "../platform.js";
+
+export interface ProcessPlatformOptions {
+  /** The node's directory: stands in for the STATE and EPHEMERAL partitions. */
+  readonly dir: string;
+  readonly osVersion: string;
+}
+
+/**
+ * Process mode: the node runs as an ordinary host process. Its "disks" are
+ * directories under `dir`; it never changes the host's hostname, network or
+ * sysctls: it records what it would set, so the API and config logic run the
+ * same code path as on metal without root.
+ */
+export class ProcessPlatform implements Platform {
+  readonly mode = "process" as const;
+  readonly paths;
+  /** What the node would have set on a kernel of its own (for tests and Stats). */
+  readonly recorded = { hostname: "", sysctls: {} as Record<string, string>, network: undefined as NetworkSpec | undefined };
+
+  constructor(private readonly opts: ProcessPlatformOptions) {
+    this.paths = { state: join(opts.dir, "state"), ephemeral: join(opts.dir, "var") };
+  }
+
+  async boot(log: Logger): Promise<BootIdentity> {
+    await mkdir(this.paths.state, { recursive: true, mode: 0o700 });
+    await mkdir(join(this.paths.ephemeral, "log"), { recursive: true });
+    const slot = await this.readSlot();
+    const identity = { bootId: randomUUID(), slot, osVersion: this.opts.osVersion, buildId: "process", arch: process.arch === "x64" ? "amd64" : process.arch };
+    log.info({ dir: this.opts.dir, bootId: identity.bootId, slot }, "process platform booted");
+    return identity;
+  }
+
+  private async readSlot(): Promise<SlotName> {
+    const text = await readFile(join(this.paths.state, "slot"), "utf8").catch(() => "A");
+    return text.trim() === "B" ? "B" : "A";
+  }
+
+  async setHostname(name: string): Promise<void> {
+    this.recorded.hostname = name;
+  }
+
+  async applySysctls(sysctls: Readonly<Record<string, string>>): Promise<void> {
+    this.recorded.sysctls = { ...sysctls };
+  }
+
+  async configureNetwork(spec: NetworkSpec): Promise<readonly LinkStatus[]> {
+    this.recorded.network = spec;
+    return this.links();
+  }
+
+  /** The host's links, read-only: a process-mode node shares the host's network. */
+  async links(): Promise<readonly LinkStatus[]> {
+    return Object.entries(networkInterfaces()).map(([name, addrs]) => ({
+      name,
+      mac: addrs?.[0]?.mac ?? "",
+      up: true,
+      mtu: 0,
+      addresses: (addrs ?? []).map((a) => a.cidr ?? a.address),
+      rxBytes: 0,
+      txBytes: 0,
+    }));
+  }
+
+  // eslint-disable-next-line require-yield
+  async *kernelLog(): AsyncIterable<never> {
+    throw new CairnError("FAILED_PRECONDITION", "a process-mode node has no kernel of its own: dmesg is served on metal nodes only");
+  }
+
+  async mounts(): Promise<readonly MountInfo[]> {
+    return [
+      { source: this.paths.state, target: "/system/state", fstype: "dir", options: "rw", readOnly: false, sizeBytes: 0, freeBytes: 0 },
+      { source: this.paths.ephemeral, target: "/var", fstype: "dir", options: "rw", readOnly: false, sizeBytes: 0, freeBytes: 0 },
+    ];
+  }
+
+  async stats(): Promise<StatsSnapshot> {
+    const [l1, l5, l15] = loadavg();
+    const free = freemem();
+    return {
+      memory: { total: totalmem(), free, available: free, buffers: 0, cached: 0, initRss: process.memoryUsage.rss() },
+      cpu: { count: cpus().length, user: 0, system: 0, idle: 0, iowait: 0 },
+      load: { load1: l1 ?? 0, load5: l5 ?? 0, load15: l15 ?? 0 },
+      disks: [],
+      mounts: await this.mounts(),
+      network: await this.links(),
+      uptimeSeconds: uptime(),
+    };
+  }
+
+  hostPath(nodePath: string): string {
+    for (const [prefix, target] of [
+      ["/var", this.paths.ephemeral],
+      ["/system/state", this.paths.state],
+      ["/proc", "/proc"],
+    ] as const) {
+      if (nodePath === prefix || nodePath.startsWith(`${prefix}/`)) return target + nodePath.slice(prefix.length);
+    }
+    return join(this.opts.dir, "rootfs", nodePath);
+  }
+
+  /** Process mode never powers off the host: the node loop restarts or exits instead. */
+  async powerAction(): Promise<void> {}
+}
