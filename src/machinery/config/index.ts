@@ -10,7 +10,7 @@ export { API_VERSION, KIND, MachineConfigSchema, SECRET_PATHS } from "./schema.j
 export type { MachineConfig, MachineConfigInput } from "./schema.js";
 export { formatConfigErrors, parseMachineConfig, validateMachineConfig } from "./parse.js";
 export { stringifyMachineConfig } from "./serialize.js";
-export { REDACTED, redactMachineConfig } from "./redact.js";
+export { REDACTED, redactMachineConfig, restoreRedactedSecrets } from "./redact.js";
 export { applyConfigPatches, loadPatchArg, readPatchArg } from "./patch.js";
 export type { ConfigPatch, NamedConfigPatch } from "./patch.js";
 export { diffConfigs, unifiedConfigDiff } from "./diff.js";
