@@ -1,0 +1,41 @@
+// machined: the Cairn node daemon. `--mode metal` runs as PID 1 in the image;
+// `--mode process` runs the same node logic as a host process over a state dir.
+import { Command, Option } from "commander";
+import { createLogger } from "../src/log/index.js";
+import { installCrashGuards, LogStore, runNode } from "../src/init/index.js";
+import { ProcessPlatform, type Platform } from "../src/platform/index.js";
+import { readOsVersion } from "../src/init/os-version.js";
+
+const program = new Command("machined")
+  .description("Cairn node daemon")
+  .addOption(new Option("--mode <mode>", "metal (PID 1) or process (host process)").choices(["metal", "process"]).default("process"))
+  .option("--state <dir>", "process mode: directory standing in for the STATE and EPHEMERAL partitions")
+  .option("--listen <host:port>", "address of the machine API", "0.0.0.0:50000")
+  .option("--os-version <version>", "process mode: the OS version to report")
+  .showHelpAfterError();
+
+async function main(): Promise<void> {
+  program.parse();
+  const opts = program.opts<{ mode: "metal" | "process"; state?: string; listen: string; osVersion?: string }>();
+  const logs = new LogStore();
+  const log = createLogger({ destination: logs.sink("machined", process.stdout) });
+  installCrashGuards(log);
+  let platform: Platform;
+  if (opts.mode === "process") {
+    const state = opts.state ?? program.error("error: --state <dir> is required with --mode process");
+    platform = new ProcessPlatform({ dir: state, osVersion: opts.osVersion ?? (await readOsVersion()) });
+  } else {
+    // Loaded only on metal: koffi and the syscall layer never load in process mode.
+    const { createLinuxPlatform } = await import("../src/platform/linux/linux-platform.js");
+    platform = createLinuxPlatform();
+  }
+  const announce = (line: string) => process.stderr.write(`${line}\n`);
+  await runNode({ platform, listen: opts.listen, log, logs, announce });
+  log.info({}, "powered off");
+  if (opts.mode === "process") process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`machined: ${e instanceof Error ? e.message : String(e)}\n`);
+  if (program.opts()["mode"] === "process") process.exit(1);
+});

@@ -1,0 +1,207 @@
+import { readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { SlotState, type VersionResponse } from "../api/index.js";
+import { CairnError } from "../errors/index.js";
+import { parseMachineConfig, type MachineConfig } from "../machinery/config/index.js";
+import type { Platform, PowerAction } from "../platform/index.js";
+import { maintenanceCredentials, maintenanceGate, mtlsCredentials, mtlsGate, startApiServer, type ApiServer, type NodeApi } from "../server/index.js";
+import { maintenanceIdentity, servingIdentity } from "./api-identity.js";
+import { applyLiveConfig } from "./config-controllers.js";
+import { ConfigService } from "./config-service.js";
+import { ConfigStore } from "./config-store.js";
+import { EventBus } from "./event-bus.js";
+import type { LogStore } from "./log-store.js";
+import { ServiceRegistry } from "./node-services.js";
+
+export interface BootOptions {
+  readonly platform: Platform;
+  /** host:port for the machine API. */
+  readonly listen: string;
+  readonly log: Logger;
+  readonly logs: LogStore;
+  /** Console output for people at the node's screen (fingerprint, addresses). */
+  readonly announce: (line: string) => void;
+}
+
+/** How one boot ended. */
+export interface BootOutcome {
+  readonly action: PowerAction;
+  /** The port the API was bound to, reused by the next boot in process mode. */
+  readonly port: number;
+}
+
+/**
+ * One boot of the node, from platform bring-up to the power action that
+ * ends it: load (or promote the staged) config, apply it, serve the API in
+ * maintenance or mTLS mode, then wait until someone reboots, shuts down or
+ * resets the node.
+ */
+export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
+  const { platform, log } = opts;
+  const started = Date.now();
+  const identity = await platform.boot(log.child({ component: "platform" }));
+  const events = new EventBus(identity.bootId);
+  events.publish("boot.start", "boot started", { bootId: identity.bootId, slot: identity.slot, version: identity.osVersion });
+
+  const store = new ConfigStore(platform.paths.state);
+  if (await store.promoteStaged()) events.publish("config.promoted", "staged config became active at boot", {});
+  const initial = await loadActive(store, log, events);
+
+  let end!: (action: PowerAction) => void;
+  const ended = new Promise<PowerAction>((resolve) => (end = resolve));
+  let pendingWipe: readonly string[] = [];
+  const powerOnce = (action: PowerAction, why: string) => {
+    events.publish(`power.${action}`, why, {});
+    // Let the reply that asked for it leave the node first.
+    setTimeout(() => end(action), 100).unref();
+  };
+
+  const config: ConfigService = new ConfigService(
+    {
+      store,
+      events,
+      log: log.child({ component: "config" }),
+      applyLive: async (next, prev) => {
+        await applyLiveConfig(platform, next, prev, log.child({ component: "controllers" }));
+      },
+      activated: () => setTimeout(() => void switchServer().catch((e) => log.error({ err: e }, "switching to mTLS failed")), 100).unref(),
+      reboot: (why) => powerOnce("reboot", why),
+    },
+    initial,
+  );
+  if (initial) await applyLiveConfig(platform, initial, undefined, log.child({ component: "controllers" }));
+
+  let server: ApiServer | undefined;
+  let apiSince = Date.now();
+  const [host] = splitListen(opts.listen);
+  let port = splitListen(opts.listen)[1];
+
+  const startServer = async (): Promise<ApiServer> => {
+    const links = await platform.links();
+    const cfg = config.active;
+    const creds = cfg
+      ? (() => {
+          const id = servingIdentity(cfg, links);
+          return mtlsCredentials(cfg.machine.ca.cert, id.certPem, id.keyPem);
+        })()
+      : (() => {
+          const id = maintenanceIdentity(links);
+          opts.announce(`cairn: maintenance mode: apply a config with nodectl apply-config --insecure; certificate fingerprint ${id.fingerprint}`);
+          log.info({ fingerprint: id.fingerprint }, "maintenance mode");
+          return maintenanceCredentials(id.certPem, id.keyPem);
+        })();
+    const s = await startApiServer({ listen: `${host}:${port}`, credentials: creds, gate: cfg ? mtlsGate : maintenanceGate, node, log: log.child({ component: "api" }) });
+    port = s.port;
+    apiSince = Date.now();
+    const addrs = links.flatMap((l) => l.addresses).filter((a) => !a.startsWith("127.") && !a.startsWith("::1"));
+    opts.announce(`cairn: machine API on port ${s.port} (${cfg ? "mTLS" : "maintenance"}); addresses: ${addrs.join(", ") || "none"}`);
+    return s;
+  };
+  const switchServer = async () => {
+    await server?.close();
+    server = await startServer();
+  };
+
+  const services = new ServiceRegistry([
+    {
+      id: "machined",
+      info: () => ({ id: "machined", state: "Running", health: "ok", message: `boot ${identity.bootId}`, pid: process.pid, restarts: 0, sinceUnixMs: started }),
+    },
+    {
+      id: "apid",
+      info: () => ({ id: "apid", state: server ? "Running" : "Waiting", health: server ? "ok" : "unknown", message: server ? `serving on port ${server.port}` : "starting", pid: process.pid, restarts: 0, sinceUnixMs: apiSince }),
+      restart: async () => {
+        setTimeout(() => void switchServer().catch((e) => log.error({ err: e }, "restarting the API failed")), 100).unref();
+      },
+    },
+  ]);
+
+  const node: NodeApi = {
+    version: (): VersionResponse => ({
+      osVersion: identity.osVersion,
+      buildId: identity.buildId,
+      bootId: identity.bootId,
+      bootedSlot: identity.slot,
+      slots: [
+        { name: "A", version: identity.slot === "A" ? identity.osVersion : "", state: identity.slot === "A" ? SlotState.SLOT_STATE_GOOD : SlotState.SLOT_STATE_EMPTY, triesLeft: 0, isDefault: identity.slot === "A" },
+        { name: "B", version: identity.slot === "B" ? identity.osVersion : "", state: identity.slot === "B" ? SlotState.SLOT_STATE_GOOD : SlotState.SLOT_STATE_EMPTY, triesLeft: 0, isDefault: identity.slot === "B" },
+      ],
+      uptimeSeconds: (Date.now() - started) / 1000,
+      hostname: config.active?.machine.hostname ?? "",
+      maintenance: config.maintenance,
+      arch: identity.arch,
+      runtimeMode: platform.mode,
+      nodeVersion: process.version,
+      cluster: config.active?.cluster.name ?? "",
+    }),
+    config: { apply: (req) => config.apply(req), get: (staged) => config.get(staged) },
+    power: {
+      reboot: () => powerOnce("reboot", "reboot requested over the API"),
+      shutdown: () => powerOnce("poweroff", "shutdown requested over the API"),
+      reset: async (wipe, reboot) => {
+        pendingWipe = wipe;
+        powerOnce(reboot ? "reboot" : "poweroff", `reset requested: wiping ${wipe.join(", ")}`);
+        return wipe;
+      },
+    },
+    services,
+    logs: opts.logs,
+    events,
+    upgrade: {
+      install: async () => {
+        throw new CairnError("UNIMPLEMENTED", "A/B upgrades are not available in this build yet");
+      },
+      rollback: async () => {
+        throw new CairnError("UNIMPLEMENTED", "rollback is not available in this build yet");
+      },
+    },
+    platform,
+  };
+
+  server = await startServer();
+  events.publish("boot.done", "node ready", { maintenance: String(config.maintenance), ms: String(Date.now() - started) });
+  log.info({ bootId: identity.bootId, slot: identity.slot, maintenance: config.maintenance, ms: Date.now() - started }, "node ready");
+
+  const action = await ended;
+  log.info({ action }, "ending boot");
+  config.close();
+  await server.close(1000);
+  await wipe(platform, pendingWipe, log);
+  await platform.powerAction(action, log);
+  return { action, port };
+}
+
+async function loadActive(store: ConfigStore, log: Logger, events: EventBus): Promise<MachineConfig | undefined> {
+  const text = await store.readActive();
+  if (text === undefined) return undefined;
+  try {
+    return parseMachineConfig(text, store.activePath);
+  } catch (e) {
+    // A config this build cannot read must not brick the node: serve
+    // maintenance mode so an operator can apply one it can.
+    log.error({ err: e instanceof Error ? e.message : String(e) }, "active config is unreadable: entering maintenance mode");
+    events.publish("config.unreadable", "the persisted config could not be parsed; maintenance mode", {});
+    return undefined;
+  }
+}
+
+async function wipe(platform: Platform, areas: readonly string[], log: Logger): Promise<void> {
+  for (const area of areas) {
+    const dir = area === "state" ? platform.paths.state : platform.paths.ephemeral;
+    // Wipe the contents, not the mount point. On STATE only the config goes:
+    // the boot-slot record is the bootloader's, not the node's identity.
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (area === "ephemeral" || name === "config") await rm(join(dir, name), { recursive: true, force: true });
+    }
+    log.info({ area }, "wiped");
+  }
+}
+
+function splitListen(listen: string): [string, number] {
+  const i = listen.lastIndexOf(":");
+  if (i < 0) throw new CairnError("INVALID_ARGUMENT", `--listen must be host:port, got "${listen}"`);
+  const port = Number(listen.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CairnError("INVALID_ARGUMENT", `--listen port must be 0-65535, got "${listen.slice(i + 1)}"`);
+  return [listen.slice(0, i), port];
+}
