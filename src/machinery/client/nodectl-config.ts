@@ -169,7 +169,7 @@ export async function readNodectlConfig(path: string): Promise<NodectlConfig> {
     if (errnoCode(e) === "ENOENT") {
       throw new CairnError("NOT_FOUND", `nodectl config ${path} does not exist`, {
         cause: e,
-        hint: "generate one with `nodectl gen config`, or point --nodectlconfig / NODECTLCONFIG at an existing file",
+        hint: "generate one with `nodectl gen config`, or point --nodectlconfig / NODECTL_CONFIG at an existing file",
       });
     }
     throw fsError(e, "reading nodectl config", path);

@@ -1,0 +1,52 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { connectNode, fanOut, readNodectlConfig, resolveNodes, type MachineClient, type NodectlConfig, type NodeResult } from "../machinery/client/index.js";
+import { reportFailures, type OutputFormat } from "./output.js";
+
+/** The global flags every command shares. */
+export interface GlobalFlags {
+  nodes?: string[];
+  endpoints?: string[];
+  context?: string;
+  nodectlconfig?: string;
+  format: OutputFormat;
+}
+
+/** Where the client config lives: --nodectlconfig, then NODECTL_CONFIG, then ~/.nodectl/config. */
+export function configPath(flags: GlobalFlags): string {
+  return flags.nodectlconfig ?? process.env["NODECTL_CONFIG"] ?? join(homedir(), ".nodectl", "config");
+}
+
+export function globals(cmd: Command): GlobalFlags {
+  return cmd.optsWithGlobals<GlobalFlags>();
+}
+
+async function loadConfig(flags: GlobalFlags, required: boolean): Promise<NodectlConfig | undefined> {
+  try {
+    return await readNodectlConfig(configPath(flags));
+  } catch (e) {
+    if (!required && (e as { code?: string }).code === "NOT_FOUND") return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Runs `fn` on every target node in parallel and renders the results; the
+ * process exits non-zero when any node failed.
+ */
+export async function onNodes<T>(
+  cmd: Command,
+  fn: (c: MachineClient, node: string) => Promise<T>,
+  render: (ok: { node: string; value: T }[], flags: GlobalFlags) => void,
+  opts: { insecure?: boolean; certFingerprint?: string } = {},
+): Promise<void> {
+  const flags = globals(cmd);
+  const cfg = await loadConfig(flags, !opts.insecure);
+  const nodes = resolveNodes(flags, cfg, flags.context);
+  const targets = { nodes, insecure: opts.insecure ?? false, certFingerprint: opts.certFingerprint };
+  const results: NodeResult<T>[] = await fanOut(nodes, (n) => connectNode(n, targets, cfg, flags.context), fn);
+  const ok = results.flatMap((r) => (r.ok ? [{ node: r.node, value: r.value }] : []));
+  if (ok.length > 0) render(ok, flags);
+  if (reportFailures(results) > 0) process.exitCode = 1;
+}

@@ -1,0 +1,157 @@
+import { Metadata, status, type ChannelCredentials, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import {
+  MachineServiceClient,
+  type ApplyConfigurationRequest,
+  type ApplyConfigurationResponse,
+  type DataChunk,
+  type DmesgRequest,
+  type Event,
+  type EventsRequest,
+  type FileInfo,
+  type GetConfigurationResponse,
+  type KernelLogEntry,
+  type ListRequest,
+  type LogEntry,
+  type LogsRequest,
+  type ResetResponse,
+  type RollbackResponse,
+  type ServiceAction,
+  type ServiceControlResponse,
+  type ServiceListResponse,
+  type StatsResponse,
+  type UpgradeHeader,
+  type UpgradeResponse,
+  type VersionResponse,
+} from "../../api/index.js";
+
+/** Default port of the machine API. */
+export const DEFAULT_API_PORT = 50000;
+
+/** "host" or "host:port" (IPv6 in brackets) → "host:port". */
+export function withDefaultPort(address: string): string {
+  if (/^\[.*\]:\d+$/.test(address) || /^[^:]+:\d+$/.test(address)) return address;
+  return `${address}:${DEFAULT_API_PORT}`;
+}
+
+/** A gRPC error as the client sees it: code, text, and field-level details when the node sent them. */
+export interface CallError extends ServiceError {
+  fieldDetails?: { path: string; message: string }[];
+}
+
+type Unary<Req, Res> = (req: Req, md: Metadata, opts: { deadline: Date }, cb: (err: ServiceError | null, res?: Res) => void) => unknown;
+
+/**
+ * The typed client for one node: promises for unary calls, async iterables
+ * for streams. nodectl and automation use this same code.
+ */
+export class MachineClient {
+  private readonly raw: MachineServiceClient;
+
+  constructor(readonly endpoint: string, creds: ChannelCredentials, private readonly timeoutMs = 30_000) {
+    this.raw = new MachineServiceClient(withDefaultPort(endpoint), creds, { "grpc.max_receive_message_length": 64 * 1024 * 1024 });
+  }
+
+  private unary<Req, Res>(fn: Unary<Req, Res>, req: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      fn.call(this.raw, req, new Metadata(), { deadline: new Date(Date.now() + this.timeoutMs) }, (err, res) => (err ? reject(enrich(err)) : resolve(res as Res)));
+    });
+  }
+
+  version(): Promise<VersionResponse> {
+    return this.unary(this.raw.version as Unary<object, VersionResponse>, {});
+  }
+  applyConfiguration(req: Partial<ApplyConfigurationRequest> & { data: Uint8Array }): Promise<ApplyConfigurationResponse> {
+    const full: ApplyConfigurationRequest = { mode: 0, dryRun: false, tryTimeoutSeconds: 0, ...req };
+    return this.unary(this.raw.applyConfiguration as Unary<ApplyConfigurationRequest, ApplyConfigurationResponse>, full);
+  }
+  getConfiguration(staged = false): Promise<GetConfigurationResponse> {
+    return this.unary(this.raw.getConfiguration as Unary<object, GetConfigurationResponse>, { staged });
+  }
+  reboot(): Promise<{ bootId: string }> {
+    return this.unary(this.raw.reboot as Unary<object, { bootId: string }>, {});
+  }
+  shutdown(): Promise<{ bootId: string }> {
+    return this.unary(this.raw.shutdown as Unary<object, { bootId: string }>, {});
+  }
+  reset(wipe: string[], reboot: boolean): Promise<ResetResponse> {
+    return this.unary(this.raw.reset as Unary<object, ResetResponse>, { wipe, reboot });
+  }
+  rollback(reboot: boolean): Promise<RollbackResponse> {
+    return this.unary(this.raw.rollback as Unary<object, RollbackResponse>, { reboot });
+  }
+  serviceList(): Promise<ServiceListResponse> {
+    return this.unary(this.raw.serviceList as Unary<object, ServiceListResponse>, {});
+  }
+  serviceControl(id: string, action: ServiceAction): Promise<ServiceControlResponse> {
+    return this.unary(this.raw.serviceControl as Unary<object, ServiceControlResponse>, { id, action });
+  }
+  stats(): Promise<StatsResponse> {
+    return this.unary(this.raw.stats as Unary<object, StatsResponse>, {});
+  }
+
+  logs(req: Partial<LogsRequest> & { service: string }, signal?: AbortSignal): AsyncIterable<LogEntry> {
+    return this.stream(() => this.raw.logs({ follow: false, tailLines: 0, ...req }), signal);
+  }
+  dmesg(req: Partial<DmesgRequest> = {}, signal?: AbortSignal): AsyncIterable<KernelLogEntry> {
+    return this.stream(() => this.raw.dmesg({ follow: false, tailLines: 0, ...req }), signal);
+  }
+  events(req: Partial<EventsRequest> = {}, signal?: AbortSignal): AsyncIterable<Event> {
+    return this.stream(() => this.raw.events({ sinceId: "", tailEvents: 0, follow: false, ...req }), signal);
+  }
+  list(req: Partial<ListRequest> & { path: string }, signal?: AbortSignal): AsyncIterable<FileInfo> {
+    return this.stream(() => this.raw.list({ recursive: false, maxDepth: 0, ...req }), signal);
+  }
+  read(path: string, signal?: AbortSignal): AsyncIterable<DataChunk> {
+    return this.stream(() => this.raw.read({ path }), signal);
+  }
+
+  /** Sends a bundle: header first, then chunks of at most 1 MiB. */
+  upgrade(header: UpgradeHeader, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<UpgradeResponse> {
+    return new Promise((resolve, reject) => {
+      const call = this.raw.upgrade((err, res) => (err ? reject(enrich(err)) : resolve(res as UpgradeResponse)));
+      void (async () => {
+        try {
+          call.write({ msg: { $case: "header", header } });
+          for await (const chunk of chunks) {
+            if (!call.write({ msg: { $case: "chunk", chunk: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) } })) await new Promise((r) => call.once("drain", r));
+          }
+          call.end();
+        } catch (e) {
+          call.cancel();
+          reject(e);
+        }
+      })();
+    });
+  }
+
+  private async *stream<T>(open: () => ClientReadableStream<T>, signal?: AbortSignal): AsyncIterable<T> {
+    const call = open();
+    const onAbort = () => call.cancel();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      for await (const msg of call as AsyncIterable<T>) yield msg;
+    } catch (e) {
+      if ((e as ServiceError).code === status.CANCELLED && signal?.aborted) return;
+      throw enrich(e as ServiceError);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      call.cancel();
+    }
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
+
+function enrich(err: ServiceError): CallError {
+  const raw = err.metadata?.get("cairn-error-details")[0];
+  if (raw !== undefined) {
+    try {
+      (err as CallError).fieldDetails = JSON.parse(String(raw)) as { path: string; message: string }[];
+    } catch {
+      // Details are a convenience; the message already carries them as text.
+    }
+  }
+  return err;
+}
