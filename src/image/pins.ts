@@ -45,6 +45,8 @@ export const ROOTFS_MODULES = [
   "overlay",
   "loop",
   "efivarfs",
+  // First-boot config from QEMU: /sys/firmware/qemu_fw_cfg/by_name/opt/dev.cairn/config.
+  "qemu_fw_cfg",
 ] as const;
 
 /** Shared libraries Node and koffi.node link against (from `ldd`). */
