@@ -36,6 +36,20 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`machined: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`machined: fatal: ${e instanceof Error ? e.message : String(e)}\n`);
   if (program.opts()["mode"] === "process") process.exit(1);
+  // PID 1 must never exit (the kernel would panic). Reboot after a pause so the
+  // console can be read and boot counting can fall back to the other slot.
+  process.stderr.write("machined: rebooting in 10 s\n");
+  setTimeout(() => void rebootAfterFatal(), 10_000);
 });
+
+async function rebootAfterFatal(): Promise<void> {
+  try {
+    const { createLinuxPlatform } = await import("../src/platform/linux/linux-platform.js");
+    await createLinuxPlatform().powerAction("reboot", createLogger());
+  } catch (e) {
+    process.stderr.write(`machined: reboot failed: ${e instanceof Error ? e.message : String(e)}; halting\n`);
+    setInterval(() => undefined, 1 << 30);
+  }
+}

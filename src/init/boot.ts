@@ -65,7 +65,8 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
       applyLive: async (next, prev) => {
         await applyLiveConfig(platform, next, prev, log.child({ component: "controllers" }));
       },
-      activated: () => setTimeout(() => void switchServer().catch((e) => log.error({ err: e }, "switching to mTLS failed")), 100).unref(),
+      // At first boot (fw_cfg config) the server is not up yet and starts in mTLS directly.
+      activated: () => server && setTimeout(() => void switchServer().catch((e) => log.error({ err: e }, "switching to mTLS failed")), 100).unref(),
       reboot: (why) => powerOnce("reboot", why),
     },
     initial,
@@ -159,6 +160,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     platform,
   };
 
+  if (config.maintenance) await applyFirstBootConfig(platform, config, log, events);
   server = await startServer();
   events.publish("boot.done", "node ready", { maintenance: String(config.maintenance), ms: String(Date.now() - started) });
   log.info({ bootId: identity.bootId, slot: identity.slot, maintenance: config.maintenance, ms: Date.now() - started }, "node ready");
@@ -170,6 +172,20 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   await wipe(platform, pendingWipe, log);
   await platform.powerAction(action, log);
   return { action, port };
+}
+
+/** A config from fw_cfg or a URL is applied like the first apply-config; a bad one leaves the node in maintenance mode. */
+async function applyFirstBootConfig(platform: Platform, config: ConfigService, log: Logger, events: EventBus): Promise<void> {
+  try {
+    const found = await platform.firstBootConfig?.(log);
+    if (!found) return;
+    await config.apply({ data: Buffer.from(found.text), mode: 0, dryRun: false, tryTimeoutSeconds: 0 });
+    events.publish("config.firstboot", `config taken from ${found.source}`, { source: found.source });
+    log.info({ source: found.source }, "first-boot config applied");
+  } catch (e) {
+    log.error({ err: e instanceof Error ? e.message : String(e), details: (e as { details?: unknown }).details }, "first-boot config rejected: maintenance mode");
+    events.publish("config.firstboot.rejected", "first-boot config rejected; maintenance mode", {});
+  }
 }
 
 async function loadActive(store: ConfigStore, log: Logger, events: EventBus): Promise<MachineConfig | undefined> {

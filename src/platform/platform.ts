@@ -105,6 +105,12 @@ export interface Platform {
    */
   hostPath(nodePath: string): string;
 
+  /**
+   * A machine config handed to the node from outside at first boot (QEMU
+   * fw_cfg, a kernel command-line URL), if the platform has such sources.
+   */
+  firstBootConfig?(log: Logger): Promise<{ source: string; text: string } | undefined>;
+
   /** Stop-the-world end of a boot: sync, unmount in reverse, reboot(2)/power off. */
   powerAction(action: PowerAction, log: Logger): Promise<void>;
 }

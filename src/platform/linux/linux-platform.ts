@@ -32,6 +32,7 @@ import { OrphanReaper } from "./reaper.js";
 import { RESOLV_CONF_PATH } from "./resolv-conf.js";
 import { readMounts, readStats } from "./stats.js";
 import { applySysctls } from "./sysctl.js";
+import { readFirstBootConfig } from "./first-boot-config.js";
 
 /** Knobs for createLinuxPlatform; every one has a default that matches the Cairn image. */
 export interface LinuxPlatformOptions {
@@ -190,6 +191,10 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
 
     hostPath(nodePath: string): string {
       return nodePath;
+    },
+
+    firstBootConfig(log: Logger) {
+      return readFirstBootConfig(log);
     },
 
     async powerAction(action: PowerAction, log: Logger): Promise<void> {
