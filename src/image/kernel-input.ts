@@ -31,8 +31,17 @@ export async function ensureKernel(cacheDir: string): Promise<KernelInput> {
     try {
       run("apt-get", ["download", "-q", spec], { cwd: dir });
     } catch {
+      // A fresh machine may have no package lists yet; retry once after updating them.
       run("apt-get", ["update", "-qq"]);
-      run("apt-get", ["download", "-q", spec], { cwd: dir });
+      try {
+        run("apt-get", ["download", "-q", spec], { cwd: dir });
+      } catch (err) {
+        throw new Error(
+          `cannot download ${spec}: Debian drops superseded kernels at point releases; ` +
+            `pick the current one with 'apt-cache policy linux-image-*-cloud-amd64' and update KERNEL in src/image/pins.ts`,
+          { cause: err },
+        );
+      }
     }
     const deb = readdirSync(dir).find((f) => f.endsWith(".deb"));
     if (!deb) throw new Error(`apt-get download ${spec} produced no .deb`);
