@@ -47,12 +47,12 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   mkdirSync(work, { recursive: true });
 
   const key = await t.step("release key", () => ensureReleaseKey(resolve(o.keysDir)));
-  const kernel = await t.step("kernel (cached)", () => ensureKernel(cache));
-  const node = await t.step("node (cached)", () => ensureNode(cache));
+  const kernel = await t.step("kernel input", () => ensureKernel(cache));
+  const node = await t.step("node input", () => ensureNode(cache));
   const modules = nodeModulesFiles();
   const koffiNode = modules.find((f) => f.imageRel.endsWith(".node"))!.hostPath;
   const libs = await t.step("shared libs", () => resolveSharedLibs([node.bin, koffiNode], NODE_LIB_NAMES));
-  const initramfs = await t.step("initramfs (cached)", () => ensureInitramfs(cache, kernel));
+  const initramfs = await t.step("initramfs", () => ensureInitramfs(cache, kernel));
   const entryBundle = join(work, "machined.mjs");
   await t.step("esbuild entry", () => bundleEntry(resolve(o.entry), entryBundle));
 
@@ -80,7 +80,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   await t.step("efi partition", () =>
     buildEfiPartition(efi, part("EFI").sizeBytes, { version: o.version, kernel: kernel.vmlinuz, initramfs }, work),
   );
-  const state = await t.step("ext4 (cached)", () => ensureExt4(cache, "STATE", part("STATE").sizeBytes));
+  const state = await t.step("ext4 images", () => ensureExt4(cache, "STATE", part("STATE").sizeBytes));
   const ephemeral = ensureExt4(cache, "EPHEMERAL", part("EPHEMERAL").sizeBytes);
   const raw = join(out, `${name}.raw`);
   await t.step("raw disk", () =>
