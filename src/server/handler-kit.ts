@@ -24,11 +24,37 @@ function logFailure(env: HandlerEnv, method: MethodName, e: unknown): void {
   else env.log.error({ method, err: e }, "call failed");
 }
 
-function contextFor(env: HandlerEnv, method: MethodName, call: { getAuthContext: ServerWritableStream<unknown, unknown>["getAuthContext"]; on(ev: "cancelled", fn: () => void): unknown }): CallContext {
+/**
+ * Authorizes the call (on every call, before the handler runs) and builds its
+ * context. The abort signal is created on first read of `ctx.signal`, not per
+ * call: grpc-js emits "cancelled" when every call's stream closes, even after
+ * a normal reply, and an eager AbortController then paid for an abort (with
+ * its DOMException and stack capture) on each call, about a third of
+ * machined's per-call overhead on Version in bench/ (see bench/README.md).
+ * Only streaming handlers read the signal. Same semantics: grpc-js sets
+ * `call.cancelled` before emitting "cancelled", so a signal first read after
+ * a cancel starts out aborted, and one read before aborts on the event.
+ */
+function contextFor(
+  env: HandlerEnv,
+  method: MethodName,
+  call: { getAuthContext: ServerWritableStream<unknown, unknown>["getAuthContext"]; readonly cancelled: boolean; on(ev: "cancelled", fn: () => void): unknown },
+): CallContext {
   const roles = env.gate().admit(method, call.getAuthContext());
-  const ac = new AbortController();
-  call.on("cancelled", () => ac.abort());
-  return { method, roles, signal: ac.signal };
+  let signal: AbortSignal | undefined;
+  return {
+    method,
+    roles,
+    get signal(): AbortSignal {
+      if (!signal) {
+        const ac = new AbortController();
+        if (call.cancelled) ac.abort();
+        else call.on("cancelled", () => ac.abort());
+        signal = ac.signal;
+      }
+      return signal;
+    },
+  };
 }
 
 /** Wraps a promise-returning unary handler with authorization and error mapping. */
