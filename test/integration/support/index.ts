@@ -1,0 +1,7 @@
+// Fixtures for the process-mode integration tests: real machined
+// subprocesses, the real nodectl CLI, and one generated cluster per file.
+export { FatalError, NodeProcess, REPO, freePort, startNode, stopAllNodes, type Readiness, type StartOptions } from "./node.js";
+export { nodectl, show, type NodectlResult } from "./nodectl.js";
+export { TestCluster, type ConfigDoc } from "./cluster.js";
+export { pollUntil, until } from "./poll.js";
+export { expectCode, grpcError } from "./errors.js";
