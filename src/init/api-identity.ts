@@ -1,6 +1,9 @@
-import { certFingerprintSha256, issueServerCert, selfSignedServerCert, type KeyPairPem } from "../pki/index.js";
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { MachineConfig } from "../machinery/config/index.js";
-import type { LinkStatus } from "../platform/index.js";
+import { writeFileAtomic, type LinkStatus } from "../platform/index.js";
+import { certFingerprintSha256, inspectCert, issueServerCert, selfSignedServerCert, type KeyPairPem } from "../pki/index.js";
 
 /** Names every serving certificate carries, so a client that reaches the node through a port forward on loopback can verify it. */
 const ALWAYS = { dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"] };
@@ -9,25 +12,43 @@ function linkIps(links: readonly LinkStatus[]): string[] {
   return links.flatMap((l) => l.addresses.map((a) => a.split("/")[0] ?? "")).filter((a) => a !== "" && !a.startsWith("fe80"));
 }
 
-/** Maintenance mode: a fresh self-signed certificate; its fingerprint is printed so the first apply can pin it. */
-export function maintenanceIdentity(links: readonly LinkStatus[]): KeyPairPem & { fingerprint: string } {
-  const pair = selfSignedServerCert({ commonName: "cairn-maintenance", dnsNames: ALWAYS.dnsNames, ipAddresses: [...new Set([...ALWAYS.ipAddresses, ...linkIps(links)])] });
+/**
+ * RSA key generation takes seconds under emulation, so identities are kept
+ * on STATE and reused while their inputs (the key below) and validity hold.
+ */
+async function cached(stateDir: string, name: string, key: string, mint: () => KeyPairPem): Promise<KeyPairPem> {
+  const path = join(stateDir, "pki", `${name}.json`);
+  const keyHash = createHash("sha256").update(key).digest("hex");
+  try {
+    const saved = JSON.parse(await readFile(path, "utf8")) as { keyHash: string; certPem: string; keyPem: string };
+    const info = inspectCert(saved.certPem);
+    const dayMs = 86_400_000;
+    if (saved.keyHash === keyHash && info.notAfter.getTime() - Date.now() > 30 * dayMs) return { certPem: saved.certPem, keyPem: saved.keyPem };
+  } catch {
+    // Missing or unreadable: mint a new one below.
+  }
+  const pair = mint();
+  await writeFileAtomic(path, JSON.stringify({ keyHash, ...pair }), 0o600);
+  return pair;
+}
+
+/** Maintenance mode: a self-signed certificate; its fingerprint is printed so the first apply can pin it. Stable across reboots. */
+export async function maintenanceIdentity(stateDir: string): Promise<KeyPairPem & { fingerprint: string }> {
+  const pair = await cached(stateDir, "maintenance", "maintenance-v1", () =>
+    selfSignedServerCert({ commonName: "cairn-maintenance", dnsNames: ALWAYS.dnsNames, ipAddresses: ALWAYS.ipAddresses }),
+  );
   return { ...pair, fingerprint: certFingerprintSha256(pair.certPem) };
 }
 
 /** Configured mode: a serving certificate minted from the OS CA in the config, for the node's names and addresses. */
-export function servingIdentity(cfg: MachineConfig, links: readonly LinkStatus[]): KeyPairPem {
+export async function servingIdentity(stateDir: string, cfg: MachineConfig, links: readonly LinkStatus[]): Promise<KeyPairPem> {
   const key = cfg.machine.ca.key;
   if (!key) throw new Error("machine.ca.key is required to mint the serving certificate");
   const sans = cfg.machine.api.certSANs;
   const isIp = (s: string) => /^[\d.]+$/.test(s) || s.includes(":");
   const hostname = cfg.machine.hostname;
-  return issueServerCert(
-    { certPem: cfg.machine.ca.cert, keyPem: key },
-    {
-      commonName: hostname ?? "cairn-node",
-      dnsNames: [...new Set([...ALWAYS.dnsNames, ...(hostname ? [hostname] : []), ...sans.filter((s) => !isIp(s))])],
-      ipAddresses: [...new Set([...ALWAYS.ipAddresses, ...linkIps(links), ...sans.filter(isIp)])],
-    },
-  );
+  const dnsNames = [...new Set([...ALWAYS.dnsNames, ...(hostname ? [hostname] : []), ...sans.filter((s) => !isIp(s))])].sort();
+  const ipAddresses = [...new Set([...ALWAYS.ipAddresses, ...linkIps(links), ...sans.filter(isIp)])].sort();
+  const inputs = JSON.stringify({ ca: cfg.machine.ca.cert, dnsNames, ipAddresses });
+  return cached(stateDir, "serving", inputs, () => issueServerCert({ certPem: cfg.machine.ca.cert, keyPem: key }, { commonName: hostname ?? "cairn-node", dnsNames, ipAddresses }));
 }

@@ -81,17 +81,16 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   const startServer = async (): Promise<ApiServer> => {
     const links = await platform.links();
     const cfg = config.active;
-    const creds = cfg
-      ? (() => {
-          const id = servingIdentity(cfg, links);
-          return mtlsCredentials(cfg.machine.ca.cert, id.certPem, id.keyPem);
-        })()
-      : (() => {
-          const id = maintenanceIdentity(links);
-          opts.announce(`cairn: maintenance mode: apply a config with nodectl apply-config --insecure; certificate fingerprint ${id.fingerprint}`);
-          log.info({ fingerprint: id.fingerprint }, "maintenance mode");
-          return maintenanceCredentials(id.certPem, id.keyPem);
-        })();
+    let creds;
+    if (cfg) {
+      const id = await servingIdentity(platform.paths.state, cfg, links);
+      creds = mtlsCredentials(cfg.machine.ca.cert, id.certPem, id.keyPem);
+    } else {
+      const id = await maintenanceIdentity(platform.paths.state);
+      opts.announce(`cairn: maintenance mode: apply a config with nodectl apply-config --insecure; certificate fingerprint ${id.fingerprint}`);
+      log.info({ fingerprint: id.fingerprint }, "maintenance mode");
+      creds = maintenanceCredentials(id.certPem, id.keyPem);
+    }
     const s = await startApiServer({ listen: `${host}:${port}`, credentials: creds, gate: cfg ? mtlsGate : maintenanceGate, node, log: log.child({ component: "api" }) });
     port = s.port;
     apiSince = Date.now();
@@ -161,6 +160,8 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   };
 
   if (config.maintenance) await applyFirstBootConfig(platform, config, log, events);
+  // A node without config still needs an address to be reached for its first apply.
+  if (config.maintenance) await dhcpEverywhere(platform, log);
   server = await startServer();
   events.publish("boot.done", "node ready", { maintenance: String(config.maintenance), ms: String(Date.now() - started) });
   log.info({ bootId: identity.bootId, slot: identity.slot, maintenance: config.maintenance, ms: Date.now() - started }, "node ready");
@@ -185,6 +186,15 @@ async function applyFirstBootConfig(platform: Platform, config: ConfigService, l
   } catch (e) {
     log.error({ err: e instanceof Error ? e.message : String(e), details: (e as { details?: unknown }).details }, "first-boot config rejected: maintenance mode");
     events.publish("config.firstboot.rejected", "first-boot config rejected; maintenance mode", {});
+  }
+}
+
+async function dhcpEverywhere(platform: Platform, log: Logger): Promise<void> {
+  try {
+    const links = (await platform.links()).filter((l) => l.name !== "lo");
+    await platform.configureNetwork({ interfaces: links.map((l) => ({ name: l.name, dhcp: true, addresses: [], routes: [] })), nameservers: [] }, log);
+  } catch (e) {
+    log.error({ err: e instanceof Error ? e.message : String(e) }, "maintenance network setup failed");
   }
 }
 

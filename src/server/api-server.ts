@@ -1,6 +1,4 @@
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
-import { loadFileDescriptorSetFromBuffer } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
 import type { Logger } from "pino";
 import { DESCRIPTOR_SET_BASE64, MachineServiceService } from "../api/index.js";
 import { CairnError } from "../errors/index.js";
@@ -15,7 +13,19 @@ export interface ApiServer {
   close(graceMs?: number): Promise<void>;
 }
 
-let reflectionPackage: ReturnType<typeof loadFileDescriptorSetFromBuffer> | undefined;
+/**
+ * Adds server reflection once the API already answers: loading protobufjs
+ * and the descriptor set costs seconds under emulation, and nothing on the
+ * boot path needs reflection. grpc-js accepts services added after bind.
+ */
+async function addReflection(server: Server, log: Logger): Promise<void> {
+  try {
+    const [{ loadFileDescriptorSetFromBuffer }, { ReflectionService }] = await Promise.all([import("@grpc/proto-loader"), import("@grpc/reflection")]);
+    new ReflectionService(loadFileDescriptorSetFromBuffer(Buffer.from(DESCRIPTOR_SET_BASE64, "base64"))).addToServer(server);
+  } catch (e) {
+    log.error({ err: e }, "server reflection unavailable");
+  }
+}
 
 /**
  * Starts the machine API on `listen` (host:port) with the given credentials
@@ -25,20 +35,19 @@ let reflectionPackage: ReturnType<typeof loadFileDescriptorSetFromBuffer> | unde
 export async function startApiServer(opts: { listen: string; credentials: ServerCredentials; gate: CallGate; node: NodeApi; log: Logger }): Promise<ApiServer> {
   const server = new Server({ "grpc.max_receive_message_length": 8 * 1024 * 1024 });
   server.addService(MachineServiceService, machineService({ gate: () => opts.gate, log: opts.log }, opts.node));
-  reflectionPackage ??= loadFileDescriptorSetFromBuffer(Buffer.from(DESCRIPTOR_SET_BASE64, "base64"));
-  new ReflectionService(reflectionPackage).addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(opts.listen, opts.credentials, (err, p) =>
       err ? reject(new CairnError("UNAVAILABLE", `cannot listen on ${opts.listen}: ${err.message}`, { cause: err })) : resolve(p),
     ),
   );
   opts.log.info({ listen: opts.listen, port, gate: opts.gate.kind }, "machine API listening");
+  const reflection = addReflection(server, opts.log);
   let closing: Promise<void> | undefined;
   return {
     port,
     gate: opts.gate,
     close(graceMs = 2000) {
-      closing ??= new Promise<void>((resolve) => {
+      closing ??= reflection.then(() => new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();
@@ -47,7 +56,7 @@ export async function startApiServer(opts: { listen: string; credentials: Server
           clearTimeout(timer);
           resolve();
         });
-      });
+      }));
       return closing;
     },
   };
