@@ -9,6 +9,12 @@ process.on("warning", (w: Error & { code?: string }) => {
   if (w.code !== "DEP0123") process.stderr.write(`warning: ${w.message}\n`);
 });
 
+// `nodectl ... | head` closes the pipe early: that is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 buildProgram()
   .parseAsync()
   .catch((e: unknown) => {

@@ -45,6 +45,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   events.publish("boot.start", "boot started", { bootId: identity.bootId, slot: identity.slot, version: identity.osVersion });
 
   const store = new ConfigStore(platform.paths.state);
+  await store.sweepTemps();
   if (await store.promoteStaged()) events.publish("config.promoted", "staged config became active at boot", {});
   const initial = await loadActive(store, log, events);
 

@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { MachineConfig } from "../machinery/config/index.js";
 import type { Platform } from "../platform/index.js";
+import { CairnError } from "../errors/index.js";
 
 /**
  * Applies the live parts of a machine config to the node: hostname,
@@ -31,9 +32,18 @@ export async function applyLiveConfig(platform: Platform, next: MachineConfig, p
   for (const f of m.files) {
     if (prevFiles.get(f.path) === JSON.stringify(f)) continue;
     const target = platform.hostPath(f.path);
-    await mkdir(dirname(target), { recursive: true });
-    if (f.op === "append") await appendFile(target, f.content, { mode: f.mode });
-    else if (f.op === "overwrite" || !(await exists(target))) await writeFile(target, f.content, { mode: f.mode });
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      if (f.op === "append") await appendFile(target, f.content, { mode: f.mode });
+      else if (f.op === "overwrite" || !(await exists(target))) await writeFile(target, f.content, { mode: f.mode });
+    } catch (e) {
+      // The kernel's own verdict (EROFS on the read-only root, EACCES, ENOSPC) goes back to the caller.
+      const errno = e as NodeJS.ErrnoException;
+      throw new CairnError("FAILED_PRECONDITION", `write ${f.path}: ${errno.code ?? "error"}: ${errno.message}`, {
+        cause: e,
+        details: [{ path: `machine.files[${f.path}]`, message: `${errno.code ?? "error"} from the kernel` }],
+      });
+    }
     done.push(`file:${f.path}`);
   }
   log.info({ controllers: done }, "live config applied");

@@ -114,8 +114,10 @@ export class ConfigService {
         this.deps.reboot("config applied with mode reboot");
         return { ...base, message: "config persisted: rebooting to apply it" };
       default: {
+        // Live first, persisted after: a change the kernel refuses is undone
+        // and never written, so nothing is left half-applied.
+        await this.applyLiveOrUndo(next, prev);
         await this.commit(text, next);
-        await this.deps.applyLive(next, prev);
         this.deps.events.publish("config.applied", "config applied live", { changes: String(changes.length) });
         return { ...base, message: changes.length === 0 ? "no changes" : `applied live: ${changes.length} change(s)` };
       }
@@ -160,9 +162,28 @@ export class ConfigService {
     return m;
   }
 
+  /**
+   * Applies `next` live; when a controller fails (e.g. EROFS writing a file
+   * on the read-only root), re-applies `prev` and reports the kernel's error.
+   */
+  private async applyLiveOrUndo(next: MachineConfig, prev: MachineConfig | undefined): Promise<void> {
+    try {
+      await this.deps.applyLive(next, prev);
+    } catch (e) {
+      if (prev) {
+        await this.deps.applyLive(prev, next).catch((undoErr: unknown) => this.deps.log.error({ err: undoErr }, "undoing a failed live apply failed"));
+      }
+      const err = CairnError.from(e, "FAILED_PRECONDITION");
+      throw new CairnError(err.code === "INTERNAL" ? "FAILED_PRECONDITION" : err.code, `the node could not apply the config; nothing was persisted: ${err.message}`, {
+        cause: e,
+        details: err.details,
+      });
+    }
+  }
+
   private async activateFirst(next: MachineConfig, text: string, base: Omit<ApplyConfigurationResponse, "message">): Promise<ApplyConfigurationResponse> {
+    await this.applyLiveOrUndo(next, undefined);
     await this.commit(text, next);
-    await this.deps.applyLive(next, undefined);
     this.deps.events.publish("config.applied", "first config applied: leaving maintenance mode", {});
     this.deps.activated(next);
     // Leaving maintenance applies everything at once: nothing waits for a reboot.
@@ -187,7 +208,7 @@ export class ConfigService {
     // persisted (previous) config, which is the safe outcome.
     const previous = this.tryState?.previous ?? prev;
     this.cancelTry();
-    await this.deps.applyLive(next, this.activeCfg);
+    await this.applyLiveOrUndo(next, this.activeCfg);
     this.activeCfg = next;
     const deadline = Date.now() + seconds * 1000;
     const timer = setTimeout(() => void this.revertTry(), seconds * 1000);

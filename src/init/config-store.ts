@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { removeFileDurable, writeFileAtomic } from "../platform/index.js";
 
@@ -41,6 +41,14 @@ export class ConfigStore {
 
   async clearStaged(): Promise<void> {
     await removeFileDurable(this.stagedPath);
+  }
+
+  /** At boot: removes temp files a crash left mid-write (the target itself is never torn). */
+  async sweepTemps(): Promise<number> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const temps = names.filter((n) => n.startsWith(".") && n.endsWith(".tmp"));
+    await Promise.all(temps.map((n) => rm(join(this.dir, n), { force: true })));
+    return temps.length;
   }
 
   /** At boot: a staged config becomes active. Returns true when one was promoted. */
