@@ -1,10 +1,6 @@
-import type { ServerUnaryCall } from "@grpc/grpc-js";
 import type { MethodName } from "../api/index.js";
 import { CairnError } from "../errors/index.js";
 import { MAINTENANCE_METHODS, isAllowed } from "../machinery/roles/index.js";
-
-/** The TLS facts grpc-js exposes about a call (peer certificate). */
-type AuthContext = ReturnType<ServerUnaryCall<unknown, unknown>["getAuthContext"]>;
 
 /** What a handler knows about its caller. */
 export interface CallContext {
@@ -17,7 +13,8 @@ export interface CallContext {
 /** Decides whether a call may proceed and with which roles; throws a CairnError if not. */
 export interface CallGate {
   readonly kind: "maintenance" | "mtls";
-  admit(method: MethodName, auth: AuthContext): readonly string[];
+  /** `roles` is undefined when the caller presented no verified certificate. */
+  admit(method: MethodName, roles: () => readonly string[] | undefined): readonly string[];
 }
 
 /** Maintenance: anyone may ask Version or apply the first config; nothing else. */
@@ -39,13 +36,11 @@ export const maintenanceGate: CallGate = {
  */
 export const mtlsGate: CallGate = {
   kind: "mtls",
-  admit(method, auth) {
-    const cert = auth.sslPeerCertificate;
-    if (!cert || !cert.subject) {
+  admit(method, peerRoles) {
+    const roles = peerRoles();
+    if (roles === undefined) {
       throw new CairnError("UNAUTHENTICATED", "a client certificate signed by the node's CA is required");
     }
-    const o = cert.subject.O as string | string[] | undefined;
-    const roles = o === undefined ? [] : Array.isArray(o) ? o : [o];
     if (!isAllowed(method, roles)) {
       throw new CairnError("PERMISSION_DENIED", `role ${roles.join(",") || "(none)"} may not call ${method}`);
     }

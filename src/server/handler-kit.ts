@@ -11,6 +11,7 @@ import type { MethodName } from "../api/index.js";
 import { isCairnError } from "../errors/index.js";
 import type { CallContext, CallGate } from "./call-context.js";
 import { toServiceError } from "./status.js";
+import { peerRoles } from "./peer-roles.js";
 
 /** Shared by every handler: who may call (gate) and where to log. */
 export interface HandlerEnv {
@@ -40,7 +41,7 @@ function contextFor(
   method: MethodName,
   call: { getAuthContext: ServerWritableStream<unknown, unknown>["getAuthContext"]; readonly cancelled: boolean; on(ev: "cancelled", fn: () => void): unknown },
 ): CallContext {
-  const roles = env.gate().admit(method, call.getAuthContext());
+  const roles = env.gate().admit(method, () => peerRoles(call));
   let signal: AbortSignal | undefined;
   return {
     method,
