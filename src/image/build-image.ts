@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BuildOptions } from "./args.js";
-import { writeBundle, type BundleManifest } from "./bundle-format.js";
+import { writeBundle, type BundleManifest } from "../machinery/bundle/index.js";
 import { bundleEntry, nodeModulesFiles } from "./bundle-entry.js";
 import { allocatedBytes, assembleDisk } from "./disk-image.js";
 import { buildEfiPartition } from "./efi-partition.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { verifyBundle } from "../../src/image/bundle-format.js";
+import { verifyBundle } from "../../src/machinery/bundle/index.js";
 import { findForbidden } from "../../src/image/forbidden-files.js";
 import { buildHelloImage, type BuiltImage } from "./support/image-build.js";
 import { bootDisk } from "./support/image-qemu.js";

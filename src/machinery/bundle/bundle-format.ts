@@ -2,7 +2,7 @@ import { createHash, createPublicKey, sign, verify, type KeyObject } from "node:
 import { createReadStream, createWriteStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
-import { CairnError } from "../errors/index.js";
+import { CairnError } from "../../errors/index.js";
 import { parseManifest } from "./bundle-manifest.js";
 import type { BundleManifest, BundlePartName } from "./bundle-manifest.js";
 

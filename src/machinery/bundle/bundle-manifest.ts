@@ -1,4 +1,4 @@
-import { CairnError } from "../errors/index.js";
+import { CairnError } from "../../errors/index.js";
 
 /** The parts an upgrade bundle carries, in this order. */
 export const BUNDLE_PART_NAMES = ["kernel", "initramfs", "rootfs"] as const;

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isCairnError } from "../errors/index.js";
+import { isCairnError } from "../../errors/index.js";
 import { verifyBundle, writeBundle, type BundleManifest } from "./bundle-format.js";
-import { sha256 } from "./exec.js";
+import { sha256 } from "../../image/exec.js";
 
 const key = generateKeyPairSync("ed25519");
 const pub = key.publicKey.export({ type: "spki", format: "pem" }).toString();
