@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { MachineConfig } from "../machinery/config/index.js";
-import { writeFileAtomic, type LinkStatus } from "../platform/index.js";
+import { writeFileAtomic } from "../machinery/fs/index.js";
+import type { LinkStatus } from "../platform/index.js";
 import { certFingerprintSha256, inspectCert, issueServerCert, selfSignedServerCert, type KeyPairPem } from "../pki/index.js";
 
 /** Names every serving certificate carries, so a client that reaches the node through a port forward on loopback can verify it. */
@@ -28,7 +29,7 @@ async function cached(stateDir: string, name: string, key: string, mint: () => K
     // Missing or unreadable: mint a new one below.
   }
   const pair = mint();
-  await writeFileAtomic(path, JSON.stringify({ keyHash, ...pair }), 0o600);
+  await writeFileAtomic(path, JSON.stringify({ keyHash, ...pair }), { mode: 0o600 });
   return pair;
 }
 

@@ -1,6 +1,6 @@
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { removeFileDurable, writeFileAtomic } from "../platform/index.js";
+import { removeFileDurable, writeFileAtomic } from "../machinery/fs/index.js";
 
 /**
  * The machine config on the STATE partition. `active.yaml` is what the node
@@ -32,11 +32,11 @@ export class ConfigStore {
   }
 
   async writeActive(text: string): Promise<void> {
-    await writeFileAtomic(this.activePath, text, 0o600);
+    await writeFileAtomic(this.activePath, text, { mode: 0o600 });
   }
 
   async writeStaged(text: string): Promise<void> {
-    await writeFileAtomic(this.stagedPath, text, 0o600);
+    await writeFileAtomic(this.stagedPath, text, { mode: 0o600 });
   }
 
   async clearStaged(): Promise<void> {

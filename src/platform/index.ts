@@ -1,6 +1,9 @@
 // The only door to the kernel and the host. Consumers import from here.
 export type {
   BootIdentity,
+  BootStore,
+  EntryFile,
+  FileRange,
   InterfaceSpec,
   KernelLogRecord,
   LinkStatus,
@@ -14,4 +17,3 @@ export type {
   StatsSnapshot,
 } from "./platform.js";
 export { ProcessPlatform, type ProcessPlatformOptions } from "./process/process-platform.js";
-export { writeFileAtomic, removeFileDurable } from "./atomic-write.js";

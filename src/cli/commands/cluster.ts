@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Command } from "commander";
 import { generateClusterSecrets, issueClientContext, mergeContext, readNodectlConfig, renderNodeConfig, stringifySecrets, writeNodectlConfig } from "../../machinery/client/index.js";
-import { writeFileAtomic } from "../../machinery/client/nodectl-config.js";
+import { writeFileAtomic } from "../../machinery/fs/index.js";
 import { createCluster, destroyCluster, listClusters, resolveStateRoot } from "../../provision/index.js";
 import { configPath, globals } from "../context.js";
 import { structured, table } from "../output.js";

@@ -17,9 +17,9 @@ import {
   mergeContext,
   parseYamlAs,
   stringifyNodectlConfig,
-  writeFileAtomic,
   type NodectlContext,
 } from "./nodectl-config.js";
+import { writeFileAtomic } from "../fs/index.js";
 
 /** The roles a generated client cert can carry (its O entry); the server authorizes on them. */
 export type ClientRole = "os:admin" | "os:operator" | "os:reader";

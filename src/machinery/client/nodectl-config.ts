@@ -1,9 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { link, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { stringify } from "yaml";
 import { z } from "zod";
-import { CairnError, type ErrorCode, type ErrorDetail } from "../../errors/index.js";
+import { CairnError, type ErrorDetail } from "../../errors/index.js";
+import { errnoCode, fsError, writeFileAtomic } from "../fs/index.js";
 import { appendKey, formatFieldPath } from "../config/index.js";
 // Not in the config barrel yet; the same YAML reader (line:col errors, no excerpts, alias limit) as machine configs.
 import { parseYamlText } from "../config/yaml-text.js";
@@ -185,51 +184,6 @@ export async function writeNodectlConfig(path: string, cfg: NodectlConfig): Prom
   await writeFileAtomic(path, stringifyNodectlConfig(cfg), { mode: 0o600 });
 }
 
-/**
- * Crash-safe file write: mkdir -p (new directories 0700), write a temp file
- * in the same directory with `mode`, fsync it, move it into place, fsync the
- * directory. Readers see the old file or the new one, never a torn write.
- * With `overwrite: false` the move is a hard link, which fails atomically
- * with ALREADY_EXISTS instead of clobbering a file that appeared meanwhile.
- */
-export async function writeFileAtomic(path: string, data: string, opts: { mode?: number; overwrite?: boolean } = {}): Promise<void> {
-  const mode = opts.mode ?? 0o600;
-  const dir = dirname(path);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw fsError(e, "creating directory", dir);
-  }
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    const fh = await open(tmp, "wx", mode);
-    try {
-      await fh.writeFile(data, "utf8");
-      await fh.chmod(mode); // the umask may have dropped bits from the open() mode
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (opts.overwrite === false) {
-      await link(tmp, path);
-      await unlink(tmp);
-    } else {
-      await rename(tmp, path);
-    }
-    const dh = await open(dir, "r");
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    if (errnoCode(e) === "EEXIST") {
-      throw new CairnError("ALREADY_EXISTS", `${path} already exists`, { cause: e, hint: "pass --force to overwrite it" });
-    }
-    throw fsError(e, "writing", path);
-  }
-}
 
 function sameContext(a: NodectlContext, b: NodectlContext): boolean {
   return (
@@ -257,15 +211,4 @@ function invalid(source: string, what: string, details: ErrorDetail[]): CairnErr
   const where = first === undefined ? "" : first.path === "" ? `: ${first.message}` : `: ${first.path}: ${first.message}`;
   const more = details.length > 1 ? ` (and ${details.length - 1} more)` : "";
   return new CairnError("INVALID_ARGUMENT", `${source}: invalid ${what}${where}${more}`, { details });
-}
-
-function errnoCode(e: unknown): string | undefined {
-  return e instanceof Error && "code" in e && typeof e.code === "string" ? e.code : undefined;
-}
-
-const ERRNO: Record<string, ErrorCode> = { ENOENT: "NOT_FOUND", EACCES: "PERMISSION_DENIED", EPERM: "PERMISSION_DENIED", EEXIST: "ALREADY_EXISTS" };
-
-function fsError(e: unknown, action: string, path: string): CairnError {
-  const code = errnoCode(e);
-  return new CairnError(ERRNO[code ?? ""] ?? "INTERNAL", `${action} ${path}: ${code ?? String(e)}`, { cause: e });
 }

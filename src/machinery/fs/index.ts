@@ -1,0 +1,2 @@
+// Crash-safe file helpers shared by the node (STATE) and host tools (client config).
+export { writeFileAtomic, removeFileDurable, errnoCode, fsError } from "./atomic-write.js";
