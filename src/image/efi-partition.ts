@@ -1,6 +1,6 @@
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bootEntry, bootEntryFileName, loaderConf, slotEfiDir } from "./boot-entry.js";
+import { bootEntry, bootEntryFileName, loaderConf, slotEfiDir } from "../machinery/boot/index.js";
 import { run } from "./exec.js";
 
 /** systemd-boot from Debian's systemd-boot-efi package. */

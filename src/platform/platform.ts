@@ -78,12 +78,47 @@ export interface StatsSnapshot {
   readonly uptimeSeconds: number;
 }
 
+/** A byte range of a file: one part of a spooled upgrade bundle. */
+export interface FileRange {
+  readonly path: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** One file of loader/entries on the EFI partition. */
+export interface EntryFile {
+  readonly file: string;
+  readonly text: string;
+}
+
+/**
+ * The boot partition (systemd-boot entries, kernels, initramfs) and the two
+ * root slots: what upgrades, blessing and rollback read and write. Every
+ * write is fsynced before it returns; entry writes are atomic (temp file,
+ * fsync, rename, fsync of the directory), which FAT keeps atomic enough.
+ */
+export interface BootStore {
+  /** Release public keys (PEM) the running image trusts (/etc/cairn/release-keys/*.pem). */
+  releaseKeys(): Promise<string[]>;
+  /** Every `.conf` under loader/entries with its text. */
+  listEntries(): Promise<EntryFile[]>;
+  writeEntry(file: string, text: string): Promise<void>;
+  renameEntry(from: string, to: string): Promise<void>;
+  removeEntry(file: string): Promise<void>;
+  /** Copies `src` to a path on the EFI partition, e.g. `cairn/b/vmlinuz`. */
+  writeBootFile(rel: string, src: FileRange): Promise<void>;
+  /** Writes `src` raw onto the slot's root partition (ROOT-<slot>). */
+  writeRootSlot(slot: SlotName, src: FileRange): Promise<void>;
+}
+
 /** How the node ends a boot. */
 export type PowerAction = "reboot" | "poweroff";
 
 export interface Platform {
   readonly mode: RuntimeMode;
   readonly paths: PlatformPaths;
+  /** Boot entries and root slots (the EFI partition is mounted read-write on first use). */
+  readonly bootStore: BootStore;
 
   /** Early boot: pseudo file systems, modules, partitions, entropy. Idempotent. */
   boot(log: Logger): Promise<BootIdentity>;

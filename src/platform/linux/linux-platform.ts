@@ -33,6 +33,12 @@ import { RESOLV_CONF_PATH } from "./resolv-conf.js";
 import { readMounts, readStats } from "./stats.js";
 import { applySysctls } from "./sysctl.js";
 import { readFirstBootConfig } from "./first-boot-config.js";
+import { DirBootStore } from "../dir-boot-store.js";
+
+/** Where machined mounts the EFI partition (read-write, for upgrades and blessing). */
+export const EFI_MOUNT = "/boot/efi";
+/** Trusted release public keys inside the image's read-only root. */
+export const RELEASE_KEYS_DIR = "/etc/cairn/release-keys";
 
 /** Knobs for createLinuxPlatform; every one has a default that matches the Cairn image. */
 export interface LinuxPlatformOptions {
@@ -88,6 +94,28 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
     dhcpTimeoutMs: opts.dhcpTimeoutMs ?? 15_000,
   });
   let booted: Promise<BootIdentity> | undefined;
+  let efiMounted: Promise<string> | undefined;
+
+  /** Mounts the EFI partition (vfat) read-write at EFI_MOUNT once; later calls reuse it. */
+  async function mountEfi(): Promise<string> {
+    const part = await waitForPartition("EFI", { timeoutMs: partitionTimeoutMs });
+    if (!mountedTargets().has(EFI_MOUNT)) {
+      mounts.mount({ source: part.device, target: EFI_MOUNT, fstype: "vfat", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME });
+    }
+    return EFI_MOUNT;
+  }
+
+  const bootStore = new DirBootStore({
+    efiDir: () => {
+      efiMounted ??= mountEfi().catch((e: unknown) => {
+        efiMounted = undefined;
+        throw e;
+      });
+      return efiMounted;
+    },
+    rootTarget: async (slot) => (await waitForPartition(`ROOT-${slot}`, { timeoutMs: partitionTimeoutMs })).device,
+    releaseKeysDir: RELEASE_KEYS_DIR,
+  });
 
   async function mountData(label: string, target: string, log: Logger): Promise<ReturnType<typeof waitForPartition>> {
     const part = await waitForPartition(label, { timeoutMs: partitionTimeoutMs });
@@ -149,6 +177,7 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
   return {
     mode: "metal",
     paths,
+    bootStore,
     reaper,
 
     boot(log: Logger): Promise<BootIdentity> {

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import { cpus, freemem, loadavg, networkInterfaces, totalmem, uptime } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { CairnError } from "../../errors/index.js";
+import { bootEntry, bootEntryFileName, countedBootName, entrySlot, loaderConf, parseLoaderEntry, selectDefaultEntry } from "../../machinery/boot/index.js";
+import { DirBootStore } from "../dir-boot-store.js";
 import type { BootIdentity, LinkStatus, MountInfo, NetworkSpec, Platform, SlotName, StatsSnapshot } from "../platform.js";
 
 export interface ProcessPlatformOptions {
@@ -21,20 +23,55 @@ export interface ProcessPlatformOptions {
 export class ProcessPlatform implements Platform {
   readonly mode = "process" as const;
   readonly paths;
+  readonly bootStore: DirBootStore;
   /** What the node would have set on a kernel of its own (for tests and Stats). */
   readonly recorded = { hostname: "", sysctls: {} as Record<string, string>, network: undefined as NetworkSpec | undefined };
 
   constructor(private readonly opts: ProcessPlatformOptions) {
     this.paths = { state: join(opts.dir, "state"), ephemeral: join(opts.dir, "var") };
+    this.bootStore = new DirBootStore({
+      efiDir: async () => this.efiDir,
+      rootTarget: async (slot) => join(opts.dir, "disk", `root-${slot.toLowerCase()}.squashfs`),
+      releaseKeysDir: this.hostPath("/etc/cairn/release-keys"),
+    });
+  }
+
+  /** The stand-in EFI partition: loader/loader.conf, loader/entries, cairn/<slot>/. */
+  get efiDir(): string {
+    return join(this.opts.dir, "efi");
   }
 
   async boot(log: Logger): Promise<BootIdentity> {
     await mkdir(this.paths.state, { recursive: true, mode: 0o700 });
     await mkdir(join(this.paths.ephemeral, "log"), { recursive: true });
-    const slot = await this.readSlot();
-    const identity = { bootId: randomUUID(), slot, osVersion: this.opts.osVersion, buildId: "process", arch: process.arch === "x64" ? "amd64" : process.arch };
+    const { slot, version } = await this.firmwareBoot(log);
+    const identity = { bootId: randomUUID(), slot, osVersion: version, buildId: "process", arch: process.arch === "x64" ? "amd64" : process.arch };
     log.info({ dir: this.opts.dir, bootId: identity.bootId, slot }, "process platform booted");
     return identity;
+  }
+
+  /**
+   * Plays systemd-boot: on first boot writes the factory EFI contents (slot
+   * A's entry, or the slot a legacy state/slot file names), then picks the
+   * entry systemd-boot would (loader.conf `default cairn-*`, its sort
+   * order), renames it to count the try, and "boots" its slot and version.
+   */
+  private async firmwareBoot(log: Logger): Promise<{ slot: SlotName; version: string }> {
+    const entriesDir = join(this.efiDir, "loader", "entries");
+    if ((await readdir(entriesDir).catch(() => [])).length === 0) {
+      const slot = await this.readSlot();
+      await mkdir(entriesDir, { recursive: true });
+      await this.bootStore.writeEntry(bootEntryFileName(slot), bootEntry(slot, this.opts.osVersion));
+      await writeFile(join(this.efiDir, "loader", "loader.conf"), loaderConf());
+    }
+    const entries = (await this.bootStore.listEntries()).flatMap((e) => parseLoaderEntry(e.file, e.text) ?? []);
+    const chosen = selectDefaultEntry(entries);
+    if (!chosen) throw new CairnError("FAILED_PRECONDITION", `no Cairn boot entry under ${entriesDir}`);
+    const counted = countedBootName(chosen);
+    if (counted !== chosen.file) await this.bootStore.renameEntry(chosen.file, counted);
+    const slot = (chosen.slotOption === "B" ? "B" : chosen.slotOption === "A" ? "A" : entrySlot(chosen.id)) ?? "A";
+    log.info({ entry: counted, slot }, "process firmware chose a boot entry");
+    return { slot, version: chosen.version ?? this.opts.osVersion };
   }
 
   private async readSlot(): Promise<SlotName> {

@@ -52,13 +52,22 @@ export function bootEntryFileName(slot: Slot, triesLeft?: number): string {
   return triesLeft === undefined ? `${base}.conf` : `${base}+${triesLeft}.conf`;
 }
 
+/**
+ * Sort keys that pick the default among our two entries: loader.conf's
+ * `default cairn-*` matches both, and systemd-boot takes the first match in
+ * its order (entries with no tries left last, then by sort-key), so the
+ * PREFERRED entry boots unless its tries ran out, when the FALLBACK one does.
+ * The factory entry's plain "cairn" sorts before both (it is alone).
+ */
+export const SORT_KEY = { factory: "cairn", preferred: "cairn-0", fallback: "cairn-1" } as const;
+
 /** Contents of a slot's entry file. */
-export function bootEntry(slot: Slot, version: string): string {
+export function bootEntry(slot: Slot, version: string, sortKey: string = SORT_KEY.factory): string {
   const dir = slotEfiDir(slot);
   return [
     `title Cairn ${version} (slot ${slot})`,
     `version ${version}`,
-    "sort-key cairn",
+    `sort-key ${sortKey}`,
     `linux ${dir}/vmlinuz`,
     `initrd ${dir}/initramfs.zst`,
     `options ${kernelCmdline(slot)}`,
