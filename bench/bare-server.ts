@@ -42,6 +42,8 @@ function versionResponse(): VersionResponse {
     runtimeMode: "process",
     nodeVersion: process.version,
     cluster: "bench",
+    rolledBackFromVersion: "",
+    rollbackReason: "",
   };
 }
 

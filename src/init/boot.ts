@@ -135,6 +135,8 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
       runtimeMode: platform.mode,
       nodeVersion: process.version,
       cluster: config.active?.cluster.name ?? "",
+      rolledBackFromVersion: "",
+      rollbackReason: "",
     }),
     config: { apply: (req) => config.apply(req), get: (staged) => config.get(staged) },
     power: {

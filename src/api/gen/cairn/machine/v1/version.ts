@@ -115,6 +115,13 @@ export interface VersionResponse {
   nodeVersion: string;
   /** cluster is the cluster/fleet name from the machine config. */
   cluster: string;
+  /**
+   * rolled_back_from_version is set when this boot is a fallback: the other
+   * slot (this version) ran out of boot tries without being blessed.
+   */
+  rolledBackFromVersion: string;
+  /** rollback_reason says why this boot fell back; empty when it did not. */
+  rollbackReason: string;
 }
 
 function createBaseVersionRequest(): VersionRequest {
@@ -324,6 +331,8 @@ function createBaseVersionResponse(): VersionResponse {
     runtimeMode: "",
     nodeVersion: "",
     cluster: "",
+    rolledBackFromVersion: "",
+    rollbackReason: "",
   };
 }
 
@@ -364,6 +373,12 @@ export const VersionResponse: MessageFns<VersionResponse> = {
     }
     if (message.cluster !== "") {
       writer.uint32(98).string(message.cluster);
+    }
+    if (message.rolledBackFromVersion !== "") {
+      writer.uint32(106).string(message.rolledBackFromVersion);
+    }
+    if (message.rollbackReason !== "") {
+      writer.uint32(114).string(message.rollbackReason);
     }
     return writer;
   },
@@ -477,6 +492,22 @@ export const VersionResponse: MessageFns<VersionResponse> = {
             message.cluster = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.rolledBackFromVersion = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.rollbackReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -533,6 +564,16 @@ export const VersionResponse: MessageFns<VersionResponse> = {
         ? globalThis.String(object.node_version)
         : "",
       cluster: isSet(object.cluster) ? globalThis.String(object.cluster) : "",
+      rolledBackFromVersion: isSet(object.rolledBackFromVersion)
+        ? globalThis.String(object.rolledBackFromVersion)
+        : isSet(object.rolled_back_from_version)
+        ? globalThis.String(object.rolled_back_from_version)
+        : "",
+      rollbackReason: isSet(object.rollbackReason)
+        ? globalThis.String(object.rollbackReason)
+        : isSet(object.rollback_reason)
+        ? globalThis.String(object.rollback_reason)
+        : "",
     };
   },
 
@@ -574,6 +615,12 @@ export const VersionResponse: MessageFns<VersionResponse> = {
     if (message.cluster !== "") {
       obj.cluster = message.cluster;
     }
+    if (message.rolledBackFromVersion !== "") {
+      obj.rolledBackFromVersion = message.rolledBackFromVersion;
+    }
+    if (message.rollbackReason !== "") {
+      obj.rollbackReason = message.rollbackReason;
+    }
     return obj;
   },
 
@@ -594,6 +641,8 @@ export const VersionResponse: MessageFns<VersionResponse> = {
     message.runtimeMode = object.runtimeMode ?? "";
     message.nodeVersion = object.nodeVersion ?? "";
     message.cluster = object.cluster ?? "";
+    message.rolledBackFromVersion = object.rolledBackFromVersion ?? "";
+    message.rollbackReason = object.rollbackReason ?? "";
     return message;
   },
 };
