@@ -30,7 +30,9 @@ async function main(): Promise<void> {
     platform = createLinuxPlatform();
   }
   const announce = (line: string) => process.stderr.write(`${line}\n`);
-  await runNode({ platform, listen: opts.listen, log, logs, announce });
+  // Tests shorten the wait before a trial boot is blessed.
+  const grace = Number(process.env["CAIRN_BLESS_GRACE_MS"] ?? "");
+  await runNode({ platform, listen: opts.listen, log, logs, announce, ...(Number.isFinite(grace) && grace > 0 ? { blessGraceMs: grace } : {}) });
   log.info({}, "powered off");
   if (opts.mode === "process") process.exit(0);
 }

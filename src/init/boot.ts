@@ -13,6 +13,7 @@ import { ConfigStore } from "./config-store.js";
 import { EventBus } from "./event-bus.js";
 import type { LogStore } from "./log-store.js";
 import { ServiceRegistry } from "./node-services.js";
+import { DEFAULT_BLESS_GRACE_MS, UpgradeService } from "./upgrade/index.js";
 
 export interface BootOptions {
   readonly platform: Platform;
@@ -22,6 +23,8 @@ export interface BootOptions {
   readonly logs: LogStore;
   /** Console output for people at the node's screen (fingerprint, addresses). */
   readonly announce: (line: string) => void;
+  /** How long a trial boot must stay healthy before it is blessed. Default 10 s. */
+  readonly blessGraceMs?: number;
 }
 
 /** How one boot ended. */
@@ -74,6 +77,16 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   );
   if (initial) await applyLiveConfig(platform, initial, undefined, log.child({ component: "controllers" }));
 
+  const upgrades = await UpgradeService.open({
+    store: platform.bootStore,
+    identity,
+    events,
+    log: log.child({ component: "upgrade" }),
+    spoolDir: join(platform.paths.ephemeral, "lib", "cairn", "upgrade"),
+    configKeys: () => config.active?.machine.update.publicKeys ?? [],
+    reboot: (why) => powerOnce("reboot", why),
+  });
+
   let server: ApiServer | undefined;
   let apiSince = Date.now();
   const [host] = splitListen(opts.listen);
@@ -124,10 +137,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
       buildId: identity.buildId,
       bootId: identity.bootId,
       bootedSlot: identity.slot,
-      slots: [
-        { name: "A", version: identity.slot === "A" ? identity.osVersion : "", state: identity.slot === "A" ? SlotState.SLOT_STATE_GOOD : SlotState.SLOT_STATE_EMPTY, triesLeft: 0, isDefault: identity.slot === "A" },
-        { name: "B", version: identity.slot === "B" ? identity.osVersion : "", state: identity.slot === "B" ? SlotState.SLOT_STATE_GOOD : SlotState.SLOT_STATE_EMPTY, triesLeft: 0, isDefault: identity.slot === "B" },
-      ],
+      slots: upgrades.assessment.slots.map((s) => ({ name: s.name, version: s.version, state: SLOT_STATES[s.health], triesLeft: s.triesLeft, isDefault: s.isDefault })),
       uptimeSeconds: (Date.now() - started) / 1000,
       hostname: config.active?.machine.hostname ?? "",
       maintenance: config.maintenance,
@@ -135,8 +145,8 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
       runtimeMode: platform.mode,
       nodeVersion: process.version,
       cluster: config.active?.cluster.name ?? "",
-      rolledBackFromVersion: "",
-      rollbackReason: "",
+      rolledBackFromVersion: upgrades.assessment.rolledBackFrom?.version ?? "",
+      rollbackReason: upgrades.assessment.rolledBackFrom?.reason ?? "",
     }),
     config: { apply: (req) => config.apply(req), get: (staged) => config.get(staged) },
     power: {
@@ -152,12 +162,8 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     logs: opts.logs,
     events,
     upgrade: {
-      install: async () => {
-        throw new CairnError("UNIMPLEMENTED", "A/B upgrades are not available in this build yet");
-      },
-      rollback: async () => {
-        throw new CairnError("UNIMPLEMENTED", "rollback is not available in this build yet");
-      },
+      install: (header, chunks) => upgrades.install(header, chunks),
+      rollback: (reboot) => upgrades.rollback(reboot),
     },
     platform,
   };
@@ -168,15 +174,26 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   server = await startServer();
   events.publish("boot.done", "node ready", { maintenance: String(config.maintenance), ms: String(Date.now() - started) });
   log.info({ bootId: identity.bootId, slot: identity.slot, maintenance: config.maintenance, ms: Date.now() - started }, "node ready");
+  // A trial boot is blessed once the API serves, the config is applied and a grace period passed.
+  upgrades.scheduleBlessing(() => !config.maintenance && server !== undefined, opts.blessGraceMs ?? DEFAULT_BLESS_GRACE_MS);
 
   const action = await ended;
   log.info({ action }, "ending boot");
   config.close();
+  upgrades.close();
   await server.close(1000);
   await wipe(platform, pendingWipe, log);
   await platform.powerAction(action, log);
   return { action, port };
 }
+
+/** Version's slot states for the boot assessment's. */
+const SLOT_STATES = {
+  empty: SlotState.SLOT_STATE_EMPTY,
+  good: SlotState.SLOT_STATE_GOOD,
+  pending: SlotState.SLOT_STATE_PENDING,
+  bad: SlotState.SLOT_STATE_BAD,
+} as const;
 
 /** A config from fw_cfg or a URL is applied like the first apply-config; a bad one leaves the node in maintenance mode. */
 async function applyFirstBootConfig(platform: Platform, config: ConfigService, log: Logger, events: EventBus): Promise<void> {

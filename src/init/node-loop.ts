@@ -8,7 +8,7 @@ import type { LogStore } from "./log-store.js";
  * and never returns here; in process mode a reboot restarts the node
  * runtime in place with a new boot id, on the same port.
  */
-export async function runNode(opts: { platform: Platform; listen: string; log: Logger; logs: LogStore; announce: (line: string) => void }): Promise<void> {
+export async function runNode(opts: { platform: Platform; listen: string; log: Logger; logs: LogStore; announce: (line: string) => void; blessGraceMs?: number }): Promise<void> {
   let listen = opts.listen;
   for (;;) {
     const outcome = await runBoot({ ...opts, listen });

@@ -1,0 +1,164 @@
+import { rm } from "node:fs/promises";
+import type { Logger } from "pino";
+import type { RollbackResponse, UpgradeHeader, UpgradeResponse } from "../../api/index.js";
+import { CairnError } from "../../errors/index.js";
+import { assessBoot, type BootAssessment } from "../../machinery/boot/index.js";
+import type { BootIdentity, BootStore } from "../../platform/index.js";
+import type { EventBus } from "../event-bus.js";
+import { blessSlot } from "./bless.js";
+import { rollbackToOther } from "./rollback.js";
+import { otherSlot, readAssessment } from "./slot-entries.js";
+import { spoolUpload, sweepSpool } from "./spool.js";
+import { verifyUpload } from "./verify-upload.js";
+import { writeSlot } from "./write-slot.js";
+
+/** Default wait between "API up and config applied" and blessing a trial boot. */
+export const DEFAULT_BLESS_GRACE_MS = 10_000;
+
+export interface UpgradeDeps {
+  readonly store: BootStore;
+  readonly identity: BootIdentity;
+  readonly events: EventBus;
+  readonly log: Logger;
+  /** Where uploads are spooled (on EPHEMERAL). */
+  readonly spoolDir: string;
+  /** Keys from the machine config (machine.update.publicKeys), read at each upgrade. */
+  readonly configKeys: () => readonly string[];
+  readonly reboot: (why: string) => void;
+}
+
+/**
+ * A/B upgrades for one boot: install (spool, verify, write the inactive
+ * slot, switch the default), blessing of a trial boot, rollback, and the
+ * slot view Version reports. One operation at a time; every refusal comes
+ * before the first write, so a refused upgrade changes nothing.
+ */
+export class UpgradeService {
+  #assessment: BootAssessment;
+  #busy = false;
+  #blessTimer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly d: UpgradeDeps, assessment: BootAssessment) {
+    this.#assessment = assessment;
+  }
+
+  /** Reads the boot entries, sweeps old spool files and reports a fallback boot. */
+  static async open(d: UpgradeDeps): Promise<UpgradeService> {
+    await sweepSpool(d.spoolDir).catch((err: unknown) => d.log.warn({ err }, "sweeping the upgrade spool failed"));
+    const svc = new UpgradeService(d, await UpgradeService.assess(d));
+    const rb = svc.#assessment.rolledBackFrom;
+    if (rb) {
+      d.log.warn({ from: rb.slot, version: rb.version, reason: rb.reason }, "boot fell back to the previous slot");
+      d.events.publish("upgrade.rolledback", rb.reason, { fromSlot: rb.slot, fromVersion: rb.version, slot: d.identity.slot });
+    }
+    return svc;
+  }
+
+  private static async assess(d: UpgradeDeps): Promise<BootAssessment> {
+    const booted = { slot: d.identity.slot, version: d.identity.osVersion };
+    try {
+      return await readAssessment(d.store, booted);
+    } catch (err) {
+      // A node whose EFI partition cannot be read still serves; it just cannot upgrade.
+      d.log.error({ err }, "reading the boot entries failed");
+      return assessBoot([], booted);
+    }
+  }
+
+  /** The current view of both slots (refreshed after every change). */
+  get assessment(): BootAssessment {
+    return this.#assessment;
+  }
+
+  private async refresh(): Promise<void> {
+    this.#assessment = await UpgradeService.assess(this.d);
+  }
+
+  private async exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#busy) throw new CairnError("ABORTED", `${what}: another upgrade or rollback is in progress`);
+    this.#busy = true;
+    try {
+      return await fn();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async install(header: UpgradeHeader, chunks: AsyncIterable<Uint8Array>): Promise<UpgradeResponse> {
+    return this.exclusive("upgrade", async () => {
+      const { identity, events, log, store } = this.d;
+      if (this.#assessment.trial) {
+        throw new CairnError("FAILED_PRECONDITION", `slot ${identity.slot} is on trial and not blessed yet: installing now would overwrite the known-good slot`, {
+          hint: "wait until Version shows the booted slot GOOD",
+        });
+      }
+      const spoolPath = await spoolUpload(this.d.spoolDir, { size: header.size, sha256: header.sha256 }, chunks);
+      try {
+        events.publish("upgrade.received", "upgrade bundle received", { bytes: String(header.size), sha256: header.sha256 });
+        const trustedKeys = [...(await store.releaseKeys()), ...this.d.configKeys()];
+        const bundle = await verifyUpload(spoolPath, { trustedKeys, arch: identity.arch, runningVersion: identity.osVersion, force: header.force });
+        const version = bundle.manifest.version;
+        events.publish("upgrade.verified", "upgrade bundle verified", { version, keyId: bundle.keyId });
+        const slot = otherSlot(identity.slot);
+        const t0 = Date.now();
+        const { entry } = await writeSlot(store, { slot, bundle, spoolPath, stageOnly: header.stageOnly, booted: { version: identity.osVersion } });
+        await this.refresh();
+        events.publish("upgrade.written", `slot ${slot} written`, { slot, version, entry, default: String(!header.stageOnly) });
+        log.info({ slot, version, entry, ms: Date.now() - t0 }, "upgrade written");
+        const rebooting = header.reboot && !header.stageOnly;
+        if (rebooting) {
+          events.publish("upgrade.rebooting", `rebooting into slot ${slot}`, { slot, version });
+          this.d.reboot(`upgrade to ${version} in slot ${slot}`);
+        }
+        const next = header.stageOnly ? "staged (not the default)" : rebooting ? "rebooting into it" : "it boots next";
+        return { slot, version, rebooting, bootId: identity.bootId, message: `installed ${version} in slot ${slot}; ${next}` };
+      } finally {
+        await rm(spoolPath, { force: true });
+      }
+    });
+  }
+
+  async rollback(reboot: boolean): Promise<RollbackResponse> {
+    return this.exclusive("rollback", async () => {
+      const { identity, events } = this.d;
+      const next = await rollbackToOther(this.d.store, { slot: identity.slot, version: identity.osVersion });
+      await this.refresh();
+      events.publish("upgrade.rollback", `slot ${next.slot} (${next.version}) is the default again`, { slot: next.slot, version: next.version });
+      if (reboot) this.d.reboot(`rollback to ${next.version} in slot ${next.slot}`);
+      return { nextSlot: next.slot, nextVersion: next.version };
+    });
+  }
+
+  /**
+   * Blesses a trial boot `graceMs` after the API is up, once `healthy()`
+   * (config applied) holds; re-checks every second until it does.
+   */
+  scheduleBlessing(healthy: () => boolean, graceMs: number): void {
+    if (!this.#assessment.trial) return;
+    const attempt = (): void => {
+      this.#blessTimer = undefined;
+      if (!healthy() || this.#busy) {
+        this.#blessTimer = setTimeout(attempt, 1000);
+        return;
+      }
+      void this.bless().catch((err: unknown) => this.d.log.error({ err }, "blessing the boot failed"));
+    };
+    this.#blessTimer = setTimeout(attempt, graceMs);
+  }
+
+  private async bless(): Promise<void> {
+    await this.exclusive("bless", async () => {
+      const { identity, events, log, store } = this.d;
+      const renamed = await blessSlot(store, identity.slot);
+      await this.refresh();
+      if (!renamed) return;
+      log.info({ slot: identity.slot, from: renamed.from, to: renamed.to }, "boot blessed");
+      events.publish("upgrade.blessed", `slot ${identity.slot} (${identity.osVersion}) blessed`, { slot: identity.slot, version: identity.osVersion, entry: renamed.to });
+    });
+  }
+
+  /** Stops a pending blessing (the boot is ending). */
+  close(): void {
+    if (this.#blessTimer) clearTimeout(this.#blessTimer);
+  }
+}

@@ -1,0 +1,42 @@
+import { bootEntry, bootEntryFileName, slotEfiDir, SORT_KEY } from "../../machinery/boot/index.js";
+import type { VerifiedBundle } from "../../machinery/bundle/index.js";
+import type { BootStore, SlotName } from "../../platform/index.js";
+import { readLoaderEntries, otherSlot } from "./slot-entries.js";
+
+/** Boot tries a freshly written slot gets before systemd-boot falls back. */
+export const UPGRADE_TRIES = 3;
+
+/**
+ * Writes a verified bundle into `slot` (never the booted one) in an order
+ * that is safe to cut at any point: first the slot's old entry goes (so a
+ * half-written slot can never boot), then the rootfs onto ROOT-<slot>, the
+ * kernel and initramfs under /cairn/<slot>/, then the new entry with
+ * UPGRADE_TRIES tries. Unless `stageOnly`, the new entry is the preferred
+ * one and the booted slot's entry is rewritten as the fallback: that last
+ * atomic rename is the moment the default switches.
+ */
+export async function writeSlot(
+  store: BootStore,
+  o: { slot: SlotName; bundle: VerifiedBundle; spoolPath: string; stageOnly: boolean; booted: { version: string } },
+): Promise<{ entry: string }> {
+  const part = (name: "kernel" | "initramfs" | "rootfs") => {
+    const p = o.bundle.parts.find((x) => x.name === name)!;
+    return { path: o.spoolPath, offset: p.offset, size: p.size };
+  };
+  const booted = otherSlot(o.slot);
+  const entries = await readLoaderEntries(store);
+  for (const e of entries.filter((x) => x.id === `cairn-${o.slot.toLowerCase()}`)) await store.removeEntry(e.file);
+  await store.writeRootSlot(o.slot, part("rootfs"));
+  const dir = slotEfiDir(o.slot).slice(1);
+  await store.writeBootFile(`${dir}/vmlinuz`, part("kernel"));
+  await store.writeBootFile(`${dir}/initramfs.zst`, part("initramfs"));
+  const entry = bootEntryFileName(o.slot, UPGRADE_TRIES);
+  const version = o.bundle.manifest.version;
+  await store.writeEntry(entry, bootEntry(o.slot, version, o.stageOnly ? SORT_KEY.fallback : SORT_KEY.preferred));
+  if (!o.stageOnly) {
+    for (const e of entries.filter((x) => x.id === `cairn-${booted.toLowerCase()}`)) {
+      await store.writeEntry(e.file, bootEntry(booted, o.booted.version, SORT_KEY.fallback));
+    }
+  }
+  return { entry };
+}
