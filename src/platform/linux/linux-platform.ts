@@ -100,7 +100,8 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
   async function mountEfi(): Promise<string> {
     const part = await waitForPartition("EFI", { timeoutMs: partitionTimeoutMs });
     if (!mountedTargets().has(EFI_MOUNT)) {
-      mounts.mount({ source: part.device, target: EFI_MOUNT, fstype: "vfat", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME });
+      // The kernel's default iocharset (ascii) has no module in the image: name the ones it ships.
+      mounts.mount({ source: part.device, target: EFI_MOUNT, fstype: "vfat", flags: MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME, data: "codepage=437,iocharset=iso8859-1" });
     }
     return EFI_MOUNT;
   }
