@@ -15,6 +15,10 @@ import { nodectl, type NodectlRun } from "./support/node-nodectl.js";
  * Version: os_version, booted_slot, boot_id and the slots' states.
  */
 const NEXT_VERSION = "0.2.0";
+/** A release whose PID 1 exits at once: every boot of it panics and reboots. */
+const CRASH_VERSION = "0.3.0";
+/** Three panicking boots of the crashing slot plus the fallback boot. */
+const FALLBACK_BUDGET_MS = 300_000;
 const BOOT_BUDGET_MS = 150_000;
 /** Default bless grace (10 s) plus slack for a loaded TCG host. */
 const BLESS_BUDGET_MS = 60_000;
@@ -42,14 +46,19 @@ describe("A/B upgrade and rollback on QEMU", () => {
   const ctl = (args: string[], timeoutMs = 60_000) => nodectl(args, { config, timeoutMs });
   const timings: Record<string, number> = {};
   let next: BuiltImage;
+  let crashing: BuiltImage;
   let created: NodectlRun;
 
-  function consoleTail(lines = 40): string {
+  function consoleText(): string {
     try {
-      return readFileSync(join(stateRoot, "upg", "upg-node-1", "console.log"), "utf8").split("\n").slice(-lines).join("\n");
+      return readFileSync(join(stateRoot, "upg", "upg-node-1", "console.log"), "utf8");
     } catch {
       return "(no console log)";
     }
+  }
+
+  function consoleTail(lines = 40): string {
+    return consoleText().split("\n").slice(-lines).join("\n");
   }
 
   /** Polls `nodectl version` until `until` holds; fails with the last answer and the console tail. */
@@ -76,6 +85,7 @@ describe("A/B upgrade and rollback on QEMU", () => {
   beforeAll(async () => {
     const { image } = e2eImage();
     next = buildTestImage({ version: NEXT_VERSION, entry: "cmd/machined.ts", subdir: "e2e-upgrade" });
+    crashing = buildTestImage({ version: CRASH_VERSION, entry: "src/image/testdata/crash-init.ts", subdir: "e2e-upgrade-crash" });
     created = await ctl(["cluster", "create", "upg", "--image", image.raw, "--state-root", stateRoot, "--memory", "512"]);
   });
 
@@ -87,6 +97,7 @@ describe("A/B upgrade and rollback on QEMU", () => {
 
   let first: VersionJson;
   let upgraded: VersionJson;
+  let back: VersionJson;
 
   it(`installs ${NEXT_VERSION} into slot B, boots it on trial and blesses it`, async () => {
     expect(created.code, created.transcript).toBe(0);
@@ -107,6 +118,7 @@ describe("A/B upgrade and rollback on QEMU", () => {
     const trialB = slot(upgraded, "B");
     // Before blessing the firmware's counted try shows: 3 tries, one used.
     if (!isState(trialB, "GOOD")) expect(trialB).toMatchObject({ triesLeft: 2, isDefault: true });
+    console.log(`slot B at its first answer: ${JSON.stringify(trialB)}`);
 
     t = Date.now();
     const blessed = await pollVersion("slot B to be blessed", (v) => isState(slot(v, "B"), "GOOD"), BLESS_BUDGET_MS);
@@ -125,13 +137,32 @@ describe("A/B upgrade and rollback on QEMU", () => {
     const rb = await ctl(["rollback", "--reboot"]);
     expect(rb.code, rb.transcript).toBe(0);
     expect(rb.stdout).toContain(`next boot: slot A (${E2E_VERSION})`);
-    const back = await pollVersion("slot A to boot", (v) => v.bootId !== upgraded.bootId);
+    back = await pollVersion("slot A to boot", (v) => v.bootId !== upgraded.bootId);
     timings["rollback reboot"] = (Date.now() - t) / 1000;
     expect(back).toMatchObject({ osVersion: E2E_VERSION, bootedSlot: "A" });
     expect(back.bootId).not.toBe(first.bootId);
     expect(slot(back, "A")).toMatchObject({ isDefault: true });
     expect(slot(back, "B")).toMatchObject({ version: NEXT_VERSION, isDefault: false });
     console.log(`boot ids: A/0.1.0 ${first.bootId} → B/${NEXT_VERSION} ${upgraded.bootId} → A/0.1.0 ${back.bootId}`);
+  });
+
+  it(`a ${CRASH_VERSION} whose PID 1 dies runs out of boot tries; the node falls back to slot A and says so`, async () => {
+    expect(back?.bootedSlot).toBe("A");
+    const crashesBefore = (consoleText().match(/CAIRN-CRASH-INIT/g) ?? []).length;
+    const t = Date.now();
+    const up = await ctl(["upgrade", "--image", crashing.bundle, "--reboot"], 300_000);
+    expect(up.code, `${up.transcript}\n--- console tail ---\n${consoleTail()}`).toBe(0);
+    const fell = await pollVersion("the fallback boot of slot A", (v) => v.bootId !== back.bootId, FALLBACK_BUDGET_MS);
+    timings["3 failed tries + fallback boot"] = (Date.now() - t) / 1000;
+    expect(fell).toMatchObject({ osVersion: E2E_VERSION, bootedSlot: "A", rolledBackFromVersion: CRASH_VERSION });
+    expect(isState(slot(fell, "B"), "BAD"), JSON.stringify(fell.slots)).toBe(true);
+    expect(slot(fell, "B")).toMatchObject({ version: CRASH_VERSION, triesLeft: 0, isDefault: false });
+    expect(slot(fell, "A")).toMatchObject({ isDefault: true });
+    // Each try reached the crashing PID 1: the firmware counted exactly three boots of slot B.
+    expect((consoleText().match(/CAIRN-CRASH-INIT/g) ?? []).length - crashesBefore).toBe(3);
+    const events = await ctl(["events", "--tail", "50"]);
+    expect(events.stdout, events.transcript).toMatch(/upgrade\.rolledback/);
+    console.log(`fallback boot ${fell.bootId}: ${(fell as VersionJson & { rollbackReason?: string }).rollbackReason}`);
   });
 
   it("leaves no QEMU behind", async () => {
