@@ -27,9 +27,11 @@ export interface FileInfo {
   path: string;
   /** type is "file", "dir", "symlink" or "other". */
   type: string;
+  /** size is the size in bytes. */
   size: number;
   /** mode is the permission bits, e.g. 0644. */
   mode: number;
+  /** modified_unix_ms is the modification time. */
   modifiedUnixMs: number;
   /** link_target is set for symlinks. */
   linkTarget: string;
@@ -45,6 +47,7 @@ export interface ReadRequest {
 
 /** DataChunk is the next piece of a file. */
 export interface DataChunk {
+  /** data is the next bytes of the file (at most 64 KiB). */
   data: Buffer;
 }
 

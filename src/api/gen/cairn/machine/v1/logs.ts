@@ -48,8 +48,9 @@ export interface DmesgRequest {
 export interface KernelLogEntry {
   /** seq is the kernel's sequence number. */
   seq: number;
-  /** facility and priority from the record. */
+  /** facility is the syslog facility from the record. */
   facility: number;
+  /** priority is the syslog priority (0 emerg .. 7 debug). */
   priority: number;
   /** monotonic_us is the kernel timestamp in microseconds since boot. */
   monotonicUs: number;

@@ -17,10 +17,15 @@ export interface StatsRequest {
 
 /** MemoryStats is from /proc/meminfo, in bytes. */
 export interface MemoryStats {
+  /** total is MemTotal. */
   total: number;
+  /** free is MemFree. */
   free: number;
+  /** available is MemAvailable: what can be used without swapping. */
   available: number;
+  /** buffers is Buffers. */
   buffers: number;
+  /** cached is Cached (page cache). */
   cached: number;
   /** init_rss is the resident set size of the node runtime (PID 1 on metal). */
   initRss: number;
@@ -28,59 +33,97 @@ export interface MemoryStats {
 
 /** CpuStats is the aggregate from /proc/stat, in clock ticks. */
 export interface CpuStats {
+  /** count is the number of online CPUs. */
   count: number;
+  /** user is time spent in user mode. */
   user: number;
+  /** system is time spent in kernel mode. */
   system: number;
+  /** idle is idle time. */
   idle: number;
+  /** iowait is time spent waiting for I/O. */
   iowait: number;
 }
 
 /** LoadStats is from /proc/loadavg. */
 export interface LoadStats {
+  /** load1 is the 1-minute load average. */
   load1: number;
+  /** load5 is the 5-minute load average. */
   load5: number;
+  /** load15 is the 15-minute load average. */
   load15: number;
 }
 
 /** DiskStats describes one block device. */
 export interface DiskStats {
+  /** name is the kernel name, e.g. "vda". */
   name: string;
+  /** size_bytes is the device size. */
   sizeBytes: number;
+  /** read_bytes is bytes read since boot. */
   readBytes: number;
+  /** written_bytes is bytes written since boot. */
   writtenBytes: number;
 }
 
 /** MountStats describes one mounted file system. */
 export interface MountStats {
+  /** source is the mounted device or pseudo source, e.g. "/dev/vda2". */
   source: string;
+  /** target is the mount point, e.g. "/var". */
   target: string;
+  /** fstype is the file system type, e.g. "squashfs". */
   fstype: string;
+  /** options are the mount options as the kernel lists them. */
   options: string;
   /** read_only is true when mounted ro. */
   readOnly: boolean;
+  /** size_bytes is the file system size (statfs). */
   sizeBytes: number;
+  /** free_bytes is the space available to unprivileged writers (statfs). */
   freeBytes: number;
 }
 
 /** NetworkStats describes one network interface. */
 export interface NetworkStats {
+  /** name is the link name, e.g. "eth0". */
   name: string;
+  /** mac is the hardware address. */
   mac: string;
+  /** addresses are the configured addresses with prefix, e.g. "10.0.2.15/24". */
   addresses: string[];
+  /** rx_bytes is bytes received since boot. */
   rxBytes: number;
+  /** tx_bytes is bytes sent since boot. */
   txBytes: number;
+  /** up is true when the link is administratively up. */
   up: boolean;
+  /** mtu is the link MTU. */
   mtu: number;
 }
 
 /** StatsResponse is a snapshot of the node. */
 export interface StatsResponse {
-  memory: MemoryStats | undefined;
-  cpu: CpuStats | undefined;
-  load: LoadStats | undefined;
+  /** memory is the memory snapshot. */
+  memory:
+    | MemoryStats
+    | undefined;
+  /** cpu is the CPU time snapshot. */
+  cpu:
+    | CpuStats
+    | undefined;
+  /** load is the load average. */
+  load:
+    | LoadStats
+    | undefined;
+  /** disks lists block devices. */
   disks: DiskStats[];
+  /** mounts lists mounted file systems. */
   mounts: MountStats[];
+  /** network lists network interfaces. */
   network: NetworkStats[];
+  /** uptime_seconds is the time since the kernel booted. */
   uptimeSeconds: number;
 }
 
