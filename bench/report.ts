@@ -125,12 +125,12 @@ export function machineInfo(loadBefore: number[]): Record<string, unknown> {
   };
 }
 
-/** Writes bench/results/version-rpc-<timestamp>.json; returns its path. */
-export async function writeResults(repoRoot: string, doc: Record<string, unknown>): Promise<string> {
+/** Writes bench/results/<prefix>-<timestamp>.json (default prefix version-rpc); returns its path. */
+export async function writeResults(repoRoot: string, doc: Record<string, unknown>, prefix = "version-rpc"): Promise<string> {
   const dir = join(repoRoot, "bench", "results");
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const path = join(dir, `version-rpc-${stamp}.json`);
+  const path = join(dir, `${prefix}-${stamp}.json`);
   await writeFile(path, `${JSON.stringify(doc, null, 2)}\n`);
   return path;
 }

@@ -1,9 +1,14 @@
-// `npm run bench`: Version RPC over mTLS on loopback, process-mode machined
-// versus a bare grpc-js server with the same TLS setup, each in its own
-// process. Method and latest numbers: bench/README.md.
+// `npm run bench`: two sections, run in this order.
+// - rpc: Version RPC over mTLS on loopback, process-mode machined versus a bare
+//   grpc-js server with the same TLS setup, each in its own process.
+//   Method and latest numbers: bench/README.md.
+// - boot: Cairn boot to API vs a Debian baseline under QEMU (bench/boot/).
+//   Method and latest numbers: docs/boot-performance.md.
+// `npm run bench -- --only rpc` or `--only boot` runs one section.
 import { rm } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
+import { runBootBench } from "./boot/index.js";
 import { createBenchCluster } from "./cluster.js";
 import { formatTable, formatVerdict, machineInfo, summarise, writeResults, TARGET_RATIO } from "./report.js";
 import { runRounds, warmUp, type Scenario } from "./rounds.js";
@@ -21,8 +26,29 @@ const SCENARIOS: readonly Scenario[] = [
   { id: "c16-16ch", label: "16 concurrent callers, 16 channels (16 TLS connections)", callers: 16, channels: 16, total: CONC, warmup: 500 },
 ];
 
+const SECTIONS = ["rpc", "boot"] as const;
+type Section = (typeof SECTIONS)[number];
+
+/** `--only rpc|boot` (also `--only=boot`); default: every section. */
+function sectionsFromArgs(argv: readonly string[]): readonly Section[] {
+  const i = argv.findIndex((a) => a === "--only" || a.startsWith("--only="));
+  if (i < 0) return SECTIONS;
+  const arg = argv[i] as string;
+  const v = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[i + 1];
+  if (!SECTIONS.includes(v as Section)) throw new Error(`--only takes one of ${SECTIONS.join(", ")}; got ${String(v)}`);
+  return [v as Section];
+}
+
 async function main(): Promise<void> {
   const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+  const sections = sectionsFromArgs(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (sections.includes("rpc")) await runRpcBench(repoRoot);
+  if (sections.includes("boot")) await runBootBench({ repoRoot, log });
+}
+
+/** The Version RPC section (issue 2). */
+async function runRpcBench(repoRoot: string): Promise<void> {
   const loadBefore = loadavg();
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const t0 = Date.now();
