@@ -19,7 +19,7 @@ import {
   writeGeneratedConfig,
 } from "../../src/machinery/client/index.js";
 import { ConsoleWatch } from "./console-watch.js";
-import { statsTimed, versionOnce } from "./fresh-call.js";
+import { readProcTimed, statsTimed, versionOnce } from "./fresh-call.js";
 import { pollOverlapping } from "./probes.js";
 import { phasesFrom, type BootSample, type Marker } from "./sample.js";
 
@@ -114,20 +114,34 @@ async function configureAndStats(endpoint: string, workDir: string, watch: Conso
     maint.close();
   }
   const creds = mtlsChannelCredentials(contextCredentials(currentContext(await readNodectlConfig(paths.nodectlConfigPath))));
-  const hit = await pollOverlapping(
-    (ms) => statsTimed(endpoint, creds, ms),
-    { timeoutMs: 60_000, everyMs: 250, attemptMs: 3000 },
+  // Stats first; if it keeps failing (on metal it answers INTERNAL "Error
+  // serializing response"), the same figures from /proc over the Read RPC.
+  const via = await pollOverlapping(
+    async (ms) => {
+      try {
+        const { stats, midMs } = await statsTimed(endpoint, creds, ms);
+        const m = stats.memory;
+        if (m === undefined) throw new Error("Stats without memory");
+        return { how: "Stats RPC (memory.total - memory.available, memory.initRss)", uptimeSeconds: stats.uptimeSeconds, midMs, total: m.total, available: m.available, rss: m.initRss, statsError: undefined as string | undefined };
+      } catch (e) {
+        const code = (e as { code?: number }).code;
+        if (code === 14 || code === 4) throw e; // not up yet: retry
+        const p = await readProcTimed(endpoint, creds, ms);
+        const kib = (text: string, key: string) => Number(text.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"))?.[1]) * 1024;
+        return { how: "Read RPC of /proc/meminfo, /proc/1/status (VmRSS) and /proc/uptime", uptimeSeconds: p.uptimeSeconds, midMs: p.midMs, total: kib(p.meminfo, "MemTotal"), available: kib(p.meminfo, "MemAvailable"), rss: kib(p.pid1Status, "VmRSS"), statsError: e instanceof Error ? e.message : String(e) };
+      }
+    },
+    { timeoutMs: 60_000, everyMs: 250, attemptMs: 5000, maxInFlight: 2 },
   );
-  const { stats: s, midMs } = hit.value;
-  const mem = s.memory;
+  const r = via.value;
   return {
-    kernelStartS: (midMs - s.uptimeSeconds * 1000 - spawnAt) / 1000,
-    memory: mem === undefined ? undefined : {
-      when: "after configuring (mTLS API up), via the Stats RPC",
-      totalBytes: mem.total,
-      availableBytes: mem.available,
-      usedBytes: mem.total - mem.available,
-      pid1RssBytes: mem.initRss,
+    kernelStartS: (r.midMs - r.uptimeSeconds * 1000 - spawnAt) / 1000,
+    memory: {
+      when: `after configuring (mTLS API up), via the ${r.how}${r.statsError ? `; Stats failed: ${r.statsError}` : ""}`,
+      totalBytes: r.total,
+      availableBytes: r.available,
+      usedBytes: r.total - r.available,
+      pid1RssBytes: r.rss,
     },
   };
 }

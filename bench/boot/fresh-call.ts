@@ -5,7 +5,7 @@
 // A local subchannel pool makes every attempt a fresh TCP + TLS connection.
 import { Metadata, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
 import { performance } from "node:perf_hooks";
-import { MachineServiceClient, type StatsResponse, type VersionResponse } from "../../src/api/index.js";
+import { MachineServiceClient, type DataChunk, type StatsResponse, type VersionResponse } from "../../src/api/index.js";
 
 const OPTIONS = { "grpc.use_local_subchannel_pool": 1, "grpc.initial_reconnect_backoff_ms": 100, "grpc.max_reconnect_backoff_ms": 200 };
 
@@ -36,6 +36,41 @@ export async function statsTimed(endpoint: string, creds: ChannelCredentials, de
     const t0 = performance.now();
     const stats = await call();
     return { stats, midMs: (t0 + performance.now()) / 2 };
+  } finally {
+    client.close();
+  }
+}
+
+/** Guest /proc figures read over the Read RPC; `midMs` is the host time of the /proc/uptime read. */
+export interface ProcReading {
+  readonly uptimeSeconds: number;
+  readonly midMs: number;
+  readonly meminfo: string;
+  readonly pid1Status: string;
+}
+
+/**
+ * Reads /proc/uptime (twice: the first read pays TCP + TLS setup, the second
+ * is timed), /proc/meminfo and /proc/1/status on one fresh channel. The
+ * fallback for Stats, which answers INTERNAL "Error serializing response" on
+ * a metal node (found by this benchmark).
+ */
+export async function readProcTimed(endpoint: string, creds: ChannelCredentials, deadlineMs: number): Promise<ProcReading> {
+  const client = new MachineServiceClient(endpoint, creds, OPTIONS);
+  const read = (path: string) => new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const call = client.read({ path }, new Metadata(), { deadline: new Date(Date.now() + deadlineMs) });
+    call.on("data", (c: DataChunk) => chunks.push(Buffer.from(c.data)));
+    call.on("error", reject);
+    call.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+  });
+  try {
+    await read("/proc/uptime");
+    const t0 = performance.now();
+    const uptime = await read("/proc/uptime");
+    const midMs = (t0 + performance.now()) / 2;
+    const [meminfo, pid1Status] = [await read("/proc/meminfo"), await read("/proc/1/status")];
+    return { uptimeSeconds: Number(uptime.split(/\s+/)[0]), midMs, meminfo, pid1Status };
   } finally {
     client.close();
   }
