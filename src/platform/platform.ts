@@ -70,6 +70,7 @@ export interface MountInfo {
 
 export interface StatsSnapshot {
   readonly memory: { total: number; free: number; available: number; buffers: number; cached: number; initRss: number };
+  /** CPU time in seconds since boot, summed over CPUs. */
   readonly cpu: { count: number; user: number; system: number; idle: number; iowait: number };
   readonly load: { load1: number; load5: number; load15: number };
   readonly disks: readonly { name: string; sizeBytes: number; readBytes: number; writtenBytes: number }[];

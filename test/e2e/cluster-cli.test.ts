@@ -51,6 +51,13 @@ describe("nodectl cluster create with a first-boot config over fw_cfg", () => {
     expect(last?.code, `${last?.transcript}\n--- console ---\n${consoleTail()}`).toBe(0);
     const [v] = JSON.parse(last?.stdout ?? "[]") as { maintenance: boolean; osVersion: string; bootedSlot: string; runtimeMode: string }[];
     expect(v).toMatchObject({ maintenance: false, osVersion: E2E_VERSION, bootedSlot: "A", runtimeMode: "metal" });
+    // Stats carries the kernel's real figures (a fractional CPU-seconds value once broke its encoding).
+    const stats = await env(["stats", "-o", "json"]);
+    expect(stats.code, stats.transcript).toBe(0);
+    const [s] = JSON.parse(stats.stdout) as { memory: { total: number; initRss: number }; cpu: { count: number }; mounts: { target: string; readOnly: boolean }[] }[];
+    expect(s?.memory.total).toBeGreaterThan(0);
+    expect(s?.memory.initRss).toBeGreaterThan(0);
+    expect(s?.mounts.find((m) => m.target === "/")?.readOnly).toBe(true);
     const events = await env(["events", "--tail", "50"]);
     expect(events.stdout, events.transcript).toMatch(/config\.firstboot\s+config taken from fw_cfg/);
   });

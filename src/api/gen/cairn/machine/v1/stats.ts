@@ -31,18 +31,18 @@ export interface MemoryStats {
   initRss: number;
 }
 
-/** CpuStats is the aggregate from /proc/stat, in clock ticks. */
+/** CpuStats is the aggregate from /proc/stat, in seconds since boot. */
 export interface CpuStats {
   /** count is the number of online CPUs. */
   count: number;
-  /** user is time spent in user mode. */
-  user: number;
-  /** system is time spent in kernel mode. */
-  system: number;
-  /** idle is idle time. */
-  idle: number;
-  /** iowait is time spent waiting for I/O. */
-  iowait: number;
+  /** user_seconds is time spent in user mode (including nice), summed over CPUs. */
+  userSeconds: number;
+  /** system_seconds is time spent in kernel mode, summed over CPUs. */
+  systemSeconds: number;
+  /** idle_seconds is idle time, summed over CPUs. */
+  idleSeconds: number;
+  /** iowait_seconds is time spent waiting for I/O, summed over CPUs. */
+  iowaitSeconds: number;
 }
 
 /** LoadStats is from /proc/loadavg. */
@@ -333,7 +333,7 @@ export const MemoryStats: MessageFns<MemoryStats> = {
 };
 
 function createBaseCpuStats(): CpuStats {
-  return { count: 0, user: 0, system: 0, idle: 0, iowait: 0 };
+  return { count: 0, userSeconds: 0, systemSeconds: 0, idleSeconds: 0, iowaitSeconds: 0 };
 }
 
 export const CpuStats: MessageFns<CpuStats> = {
@@ -341,17 +341,17 @@ export const CpuStats: MessageFns<CpuStats> = {
     if (message.count !== 0) {
       writer.uint32(8).uint32(message.count);
     }
-    if (message.user !== 0) {
-      writer.uint32(16).uint64(message.user);
+    if (message.userSeconds !== 0) {
+      writer.uint32(49).double(message.userSeconds);
     }
-    if (message.system !== 0) {
-      writer.uint32(24).uint64(message.system);
+    if (message.systemSeconds !== 0) {
+      writer.uint32(57).double(message.systemSeconds);
     }
-    if (message.idle !== 0) {
-      writer.uint32(32).uint64(message.idle);
+    if (message.idleSeconds !== 0) {
+      writer.uint32(65).double(message.idleSeconds);
     }
-    if (message.iowait !== 0) {
-      writer.uint32(40).uint64(message.iowait);
+    if (message.iowaitSeconds !== 0) {
+      writer.uint32(73).double(message.iowaitSeconds);
     }
     return writer;
   },
@@ -377,36 +377,36 @@ export const CpuStats: MessageFns<CpuStats> = {
             message.count = reader.uint32();
             continue;
           }
-          case 2: {
-            if (tag !== 16) {
+          case 6: {
+            if (tag !== 49) {
               break;
             }
 
-            message.user = longToNumber(reader.uint64());
+            message.userSeconds = reader.double();
             continue;
           }
-          case 3: {
-            if (tag !== 24) {
+          case 7: {
+            if (tag !== 57) {
               break;
             }
 
-            message.system = longToNumber(reader.uint64());
+            message.systemSeconds = reader.double();
             continue;
           }
-          case 4: {
-            if (tag !== 32) {
+          case 8: {
+            if (tag !== 65) {
               break;
             }
 
-            message.idle = longToNumber(reader.uint64());
+            message.idleSeconds = reader.double();
             continue;
           }
-          case 5: {
-            if (tag !== 40) {
+          case 9: {
+            if (tag !== 73) {
               break;
             }
 
-            message.iowait = longToNumber(reader.uint64());
+            message.iowaitSeconds = reader.double();
             continue;
           }
         }
@@ -424,10 +424,26 @@ export const CpuStats: MessageFns<CpuStats> = {
   fromJSON(object: any): CpuStats {
     return {
       count: isSet(object.count) ? globalThis.Number(object.count) : 0,
-      user: isSet(object.user) ? globalThis.Number(object.user) : 0,
-      system: isSet(object.system) ? globalThis.Number(object.system) : 0,
-      idle: isSet(object.idle) ? globalThis.Number(object.idle) : 0,
-      iowait: isSet(object.iowait) ? globalThis.Number(object.iowait) : 0,
+      userSeconds: isSet(object.userSeconds)
+        ? globalThis.Number(object.userSeconds)
+        : isSet(object.user_seconds)
+        ? globalThis.Number(object.user_seconds)
+        : 0,
+      systemSeconds: isSet(object.systemSeconds)
+        ? globalThis.Number(object.systemSeconds)
+        : isSet(object.system_seconds)
+        ? globalThis.Number(object.system_seconds)
+        : 0,
+      idleSeconds: isSet(object.idleSeconds)
+        ? globalThis.Number(object.idleSeconds)
+        : isSet(object.idle_seconds)
+        ? globalThis.Number(object.idle_seconds)
+        : 0,
+      iowaitSeconds: isSet(object.iowaitSeconds)
+        ? globalThis.Number(object.iowaitSeconds)
+        : isSet(object.iowait_seconds)
+        ? globalThis.Number(object.iowait_seconds)
+        : 0,
     };
   },
 
@@ -436,17 +452,17 @@ export const CpuStats: MessageFns<CpuStats> = {
     if (message.count !== 0) {
       obj.count = Math.round(message.count);
     }
-    if (message.user !== 0) {
-      obj.user = Math.round(message.user);
+    if (message.userSeconds !== 0) {
+      obj.userSeconds = floatToJson(message.userSeconds);
     }
-    if (message.system !== 0) {
-      obj.system = Math.round(message.system);
+    if (message.systemSeconds !== 0) {
+      obj.systemSeconds = floatToJson(message.systemSeconds);
     }
-    if (message.idle !== 0) {
-      obj.idle = Math.round(message.idle);
+    if (message.idleSeconds !== 0) {
+      obj.idleSeconds = floatToJson(message.idleSeconds);
     }
-    if (message.iowait !== 0) {
-      obj.iowait = Math.round(message.iowait);
+    if (message.iowaitSeconds !== 0) {
+      obj.iowaitSeconds = floatToJson(message.iowaitSeconds);
     }
     return obj;
   },
@@ -457,10 +473,10 @@ export const CpuStats: MessageFns<CpuStats> = {
   fromPartial<I extends Exact<DeepPartial<CpuStats>, I>>(object: I): CpuStats {
     const message = createBaseCpuStats();
     message.count = object.count ?? 0;
-    message.user = object.user ?? 0;
-    message.system = object.system ?? 0;
-    message.idle = object.idle ?? 0;
-    message.iowait = object.iowait ?? 0;
+    message.userSeconds = object.userSeconds ?? 0;
+    message.systemSeconds = object.systemSeconds ?? 0;
+    message.idleSeconds = object.idleSeconds ?? 0;
+    message.iowaitSeconds = object.iowaitSeconds ?? 0;
     return message;
   },
 };
