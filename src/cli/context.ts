@@ -1,7 +1,19 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { connectNode, fanOut, readNodectlConfig, resolveNodes, type MachineClient, type NodectlConfig, type NodeResult } from "../machinery/client/index.js";
+import {
+  MachineClient,
+  connectNode,
+  contextCredentials,
+  currentContext,
+  fanOut,
+  maintenanceChannelCredentials,
+  mtlsChannelCredentials,
+  readNodectlConfig,
+  resolveNodes,
+  type NodectlConfig,
+  type NodeResult,
+} from "../machinery/client/index.js";
 import { reportFailures, type OutputFormat } from "./output.js";
 
 /** The global flags every command shares. */
@@ -32,12 +44,27 @@ async function loadConfig(flags: GlobalFlags, required: boolean): Promise<Nodect
 }
 
 /**
+ * Opens a fresh client to the same node with a short per-call deadline:
+ * waiting for a node to come back polls with one of these per attempt, so
+ * no grpc channel carries reconnect backoff from the previous boot. With
+ * `maintenance`, maintenance TLS (a reset node has forgotten the cluster CA).
+ */
+export type Dial = (opts: { maintenance?: boolean; timeoutMs: number }) => MachineClient;
+
+function dialer(node: string, cfg: NodectlConfig | undefined, flags: GlobalFlags, opts: { insecure?: boolean; certFingerprint?: string }): Dial {
+  return ({ maintenance, timeoutMs }) => {
+    if (maintenance || opts.insecure || !cfg) return new MachineClient(node, maintenanceChannelCredentials(opts.certFingerprint), timeoutMs);
+    return new MachineClient(node, mtlsChannelCredentials(contextCredentials(currentContext(cfg, flags.context))), timeoutMs);
+  };
+}
+
+/**
  * Runs `fn` on every target node in parallel and renders the results; the
  * process exits non-zero when any node failed.
  */
 export async function onNodes<T>(
   cmd: Command,
-  fn: (c: MachineClient, node: string) => Promise<T>,
+  fn: (c: MachineClient, node: string, dial: Dial) => Promise<T>,
   render: (ok: { node: string; value: T }[], flags: GlobalFlags) => void,
   opts: { insecure?: boolean; certFingerprint?: string } = {},
 ): Promise<void> {
@@ -45,7 +72,7 @@ export async function onNodes<T>(
   const cfg = await loadConfig(flags, !opts.insecure);
   const nodes = resolveNodes(flags, cfg, flags.context);
   const targets = { nodes, insecure: opts.insecure ?? false, certFingerprint: opts.certFingerprint };
-  const results: NodeResult<T>[] = await fanOut(nodes, (n) => connectNode(n, targets, cfg, flags.context), fn);
+  const results: NodeResult<T>[] = await fanOut(nodes, (n) => connectNode(n, targets, cfg, flags.context), (c, n) => fn(c, n, dialer(n, cfg, flags, opts)));
   const ok = results.flatMap((r) => (r.ok ? [{ node: r.node, value: r.value }] : []));
   if (ok.length > 0) render(ok, flags);
   if (reportFailures(results) > 0) process.exitCode = 1;

@@ -6,6 +6,7 @@ import { registerGen } from "./commands/gen.js";
 import { registerGet } from "./commands/config-get.js";
 import { registerNodeInfo } from "./commands/node-info.js";
 import { registerPower } from "./commands/power.js";
+import { registerUpgrade } from "./commands/upgrade.js";
 import { registerStreams } from "./commands/streams.js";
 import { registerCluster } from "./commands/cluster.js";
 import { parseList } from "./parse-flags.js";
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .addOption(new Option("-o, --format <format>", "output format").choices(["table", "json", "yaml"]).default("table"))
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
-  for (const register of [registerGen, registerApplyConfig, registerGet, registerNodeInfo, registerPower, registerStreams, registerFiles, registerContexts, registerCluster]) {
+  for (const register of [registerGen, registerApplyConfig, registerGet, registerNodeInfo, registerPower, registerUpgrade, registerStreams, registerFiles, registerContexts, registerCluster]) {
     register(program);
   }
   return program;

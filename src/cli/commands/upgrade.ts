@@ -1,0 +1,95 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import type { Command } from "commander";
+import { CairnError } from "../../errors/index.js";
+import { onNodes } from "../context.js";
+import { track } from "../track-lifecycle.js";
+import { UploadProgress } from "../upload-progress.js";
+import { watchPhases } from "../watch-phases.js";
+import { say, summary, withWait, type WaitFlags } from "./power.js";
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+async function* chunksOf(path: string): AsyncIterable<Uint8Array> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) yield chunk as Buffer;
+}
+
+const needsReboot = (flags: WaitFlags & { reboot?: boolean }, what: string) => {
+  if (flags.wait && !flags.reboot) throw new CairnError("INVALID_ARGUMENT", `--wait needs --reboot: ${what} without it does not restart the node`);
+};
+
+/** upgrade (with upload progress and, with --wait, tracked phases and the slot it came back on) and rollback. */
+export function registerUpgrade(program: Command): void {
+  withWait(
+    program
+      .command("upgrade")
+      .description("install a signed OS bundle into the inactive slot")
+      .requiredOption("--image <bundle>", "path of a cairn-*.bundle")
+      .option("--reboot", "reboot into the new slot once written")
+      .option("--stage", "write the slot without making it the default")
+      .option("--force", "allow the same or an older version"),
+    "each node boots the new version (with --reboot); an automatic rollback fails",
+  ).action(async (flags: WaitFlags & { image: string; reboot?: boolean; stage?: boolean; force?: boolean }, cmd: Command) => {
+    needsReboot(flags, "upgrade");
+    const size = await stat(flags.image).then(
+      (s) => s.size,
+      () => {
+        throw new CairnError("INVALID_ARGUMENT", `--image ${flags.image}: no such file`);
+      },
+    );
+    const sha256 = await sha256File(flags.image);
+    const header = { size, sha256, reboot: flags.reboot ?? false, stageOnly: flags.stage ?? false, force: flags.force ?? false };
+    const progress = new UploadProgress(size);
+    const stops: AbortController[] = [];
+    try {
+      if (!flags.wait) {
+        await onNodes(cmd, (c, node) => c.upgrade(header, progress.track(node, chunksOf(flags.image))), (ok, g) => {
+          progress.stop();
+          say(ok, g.format, (v: { message: string }) => v.message);
+        });
+        return;
+      }
+      await onNodes(
+        cmd,
+        (c, node, dial) => {
+          const stop = new AbortController();
+          stops.push(stop);
+          void watchPhases(dial, (line) => progress.log(`${node}: ${line}`), stop.signal);
+          return track(c, dial, {
+            action: "upgrade",
+            goal: "new-boot",
+            timeoutMs: flags.timeout * 1000,
+            call: () => c.upgrade(header, progress.track(node, chunksOf(flags.image))),
+            expected: (r) => ({ slot: r.slot, version: r.version }),
+          }).finally(() => stop.abort());
+        },
+        (ok, g) => {
+          progress.stop();
+          say(ok, g.format, summary);
+        },
+      );
+    } finally {
+      for (const s of stops) s.abort();
+      progress.stop();
+    }
+  });
+  withWait(
+    program.command("rollback").description("make the previously booted slot the default again").option("--reboot", "reboot into it now"),
+    "each node boots the previous slot (with --reboot)",
+  ).action(async (flags: WaitFlags & { reboot?: boolean }, cmd: Command) => {
+    needsReboot(flags, "rollback");
+    if (!flags.wait) {
+      return onNodes(cmd, (c) => c.rollback(flags.reboot ?? false), (ok, g) => say(ok, g.format, (v: { nextSlot: string; nextVersion: string }) => `next boot: slot ${v.nextSlot} (${v.nextVersion})`));
+    }
+    await onNodes(
+      cmd,
+      (c, _n, dial) => track(c, dial, { action: "rollback", goal: "new-boot", timeoutMs: flags.timeout * 1000, call: () => c.rollback(true), expected: (r) => ({ slot: r.nextSlot, version: r.nextVersion }) }),
+      (ok, g) => say(ok, g.format, summary),
+    );
+  });
+}
