@@ -37,7 +37,7 @@ export class UploadProgress {
   ) {
     if (!out.isTTY) return;
     this.multi = new cliProgress.MultiBar(
-      { stream: out, hideCursor: true, clearOnComplete: false, format: "{node} [{bar}] {percentage}% | {sentMb}/{totalMb} MB | {speed} MB/s" },
+      { stream: out, hideCursor: true, clearOnComplete: false, barsize: 24, format: "{node} [{bar}] {percentage}% | {sentMb}/{totalMb} MB | {speed} MB/s" },
       cliProgress.Presets.shades_classic,
     );
   }

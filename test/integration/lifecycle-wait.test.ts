@@ -111,15 +111,15 @@ describe("reboot --wait", () => {
       })().catch(() => undefined);
       await opened;
       const started = Date.now();
-      const r = await nodectl(["-n", front.address, "reboot", "--wait", "--timeout", "3s"], cluster.env);
+      const r = await nodectl(["-n", front.address, "reboot", "--wait", "--timeout", "2s"], cluster.env);
       watch.abort();
       await cutOnReboot;
       expect(r.code, show(r)).not.toBe(0);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
       expect(r.stdout, show(r)).toBe("");
       const lines = r.stderr.trimEnd().split("\n");
       expect(lines, show(r)).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^error: node ${front.address}: did not come back within 3s \\(last error: UNAVAILABLE: .+\\)$`));
+      expect(lines[0]).toMatch(new RegExp(`^error: node ${front.address}: did not come back within 2s \\(last error: UNAVAILABLE: .+\\)$`));
     } finally {
       front.close();
     }
