@@ -67,10 +67,12 @@ export async function runBootBench({ repoRoot, log }: BootBenchOptions): Promise
       }
       if (debianImage !== null && i <= debianBoots) {
         // Keep the whole bench inside its budget: Debian drops to 3 boots if needed.
-        const perBoot = debian.length ? Math.max(...debian.map((d) => d.serviceReadyS)) + 15 : 90;
+        // Failed boots count as tried and as costing the whole timeout.
+        const debianTried = i - 1;
+        const perBoot = debian.length < debianTried ? timeoutMs / 1000 : debian.length ? Math.max(...debian.map((d) => d.serviceReadyS)) + 15 : 90;
         const cairnLeft = Math.max(0, boots - i) * (cairn.length ? Math.max(...cairn.map((c) => c.serviceReadyS)) + 30 : 80);
-        if (debian.length >= minDebianBoots && elapsedS() + perBoot + cairnLeft > budgetS) {
-          debianCutShort ??= `stopped after ${debian.length} Debian boots to stay within the ${budgetS} s budget`;
+        if (debianTried >= minDebianBoots && elapsedS() + perBoot + cairnLeft > budgetS) {
+          debianCutShort ??= `stopped after ${debianTried} Debian boots (${debian.length} succeeded) to stay within the ${budgetS} s budget`;
           continue;
         }
         try {

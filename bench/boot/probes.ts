@@ -11,6 +11,7 @@
 // attempt may wait long for its banner (`attemptMs`) but stops blocking new
 // attempts after `youngMs`: attempts made before the guest had an address hang
 // in QEMU's user network stack and must not hold every slot.
+import { setMaxListeners } from "node:events";
 import { connect } from "node:net";
 import { performance } from "node:perf_hooks";
 
@@ -41,6 +42,7 @@ export interface ProbeOptions {
 /** Runs overlapping `attempt`s until one resolves; see the file comment. */
 export function pollOverlapping<T>(attempt: (deadlineMs: number, signal: AbortSignal) => Promise<T>, opts: ProbeOptions): Promise<ProbeHit<T>> {
   const stop = new AbortController(); // aborts the attempts still open once one won (or the probe gave up)
+  setMaxListeners(64, stop.signal); // one listener per open attempt
   const every = opts.everyMs ?? 200;
   const attemptMs = opts.attemptMs ?? 2500;
   const maxInFlight = opts.maxInFlight ?? 5;

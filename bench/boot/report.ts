@@ -107,6 +107,7 @@ export function formatBootTable(cairn: OsSummary, debian: OsSummary | null, debi
   both("  bootloader (-> kernel start)", (o) => s(o.phasesMedianS["bootloader"]));
   both("  kernel (-> first userspace line)", (o) => s(o.phasesMedianS["kernel"]));
   both("  userspace -> service answers", (o) => s(o.phasesMedianS["userspaceToService"]));
+  both("  (kernel start -> service answers)", (o) => s(o.phasesMedianS["kernelToService"]));
   both("raw image allocated", (o) => b(o.sizes?.rawAllocated, mib));
   both("payload kernel+initramfs+rootfs", (o) => b(o.sizes?.payload, mb));
   both("  kernel / initramfs", (o) => (o.sizes ? `${mb(o.sizes.kernel)} / ${mb(o.sizes.initramfs)}` : "-"));

@@ -44,6 +44,7 @@ export const PHASES = {
   kernel: "kernel start -> first userspace line (Cairn: cairn-stage1; Debian: initramfs)",
   firmwareToUserspace: "QEMU spawn -> first userspace line (firmware + bootloader + kernel)",
   userspaceToService: "first userspace line -> service answers (Cairn: stage1 + Node + machined; Debian: initramfs + systemd + sshd)",
+  kernelToService: "kernel start -> service answers (kernel + all of userspace; the Debian initramfs prints nothing under quiet)",
 } as const;
 
 /**
@@ -63,5 +64,6 @@ export function phasesFrom(s: BootSample, userspace: string): Record<string, num
   if (k !== undefined && us !== null) put("kernel", us - k);
   put("firmwareToUserspace", us);
   if (us !== null) put("userspaceToService", s.serviceReadyS - us);
+  if (k !== undefined) put("kernelToService", s.serviceReadyS - k);
   return out;
 }
