@@ -13,7 +13,7 @@ import { ConfigStore } from "./config-store.js";
 import { EventBus } from "./event-bus.js";
 import type { LogStore } from "./log-store.js";
 import { ServiceRegistry } from "./node-services.js";
-import { DEFAULT_BLESS_GRACE_MS, UpgradeService } from "./upgrade/index.js";
+import { DEFAULT_BLESS_GRACE_MS, UpgradeService, waitFor, type HealthCheck } from "./upgrade/index.js";
 
 export interface BootOptions {
   readonly platform: Platform;
@@ -25,6 +25,12 @@ export interface BootOptions {
   readonly announce: (line: string) => void;
   /** How long a trial boot must stay healthy before it is blessed. Default 10 s. */
   readonly blessGraceMs?: number;
+  /**
+   * Required health checks beyond the built-in ones (API up, config
+   * applied): every one must pass before a trial boot is blessed. Set by
+   * the entry point the image was built with, never from the environment.
+   */
+  readonly healthChecks?: readonly HealthCheck[];
 }
 
 /** How one boot ended. */
@@ -174,8 +180,13 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   server = await startServer();
   events.publish("boot.done", "node ready", { maintenance: String(config.maintenance), ms: String(Date.now() - started) });
   log.info({ bootId: identity.bootId, slot: identity.slot, maintenance: config.maintenance, ms: Date.now() - started }, "node ready");
-  // A trial boot is blessed once the API serves, the config is applied and a grace period passed.
-  upgrades.scheduleBlessing(() => !config.maintenance && server !== undefined, opts.blessGraceMs ?? DEFAULT_BLESS_GRACE_MS);
+  // A trial boot is blessed once a grace period passed and every health check is ok; a failed one reboots it.
+  const checks: HealthCheck[] = [
+    waitFor("api", () => server !== undefined, "the machine API is not serving"),
+    waitFor("config", () => !config.maintenance, "no machine config applied (maintenance mode)"),
+    ...(opts.healthChecks ?? []),
+  ];
+  upgrades.scheduleBlessing(checks, opts.blessGraceMs ?? DEFAULT_BLESS_GRACE_MS);
 
   const action = await ended;
   log.info({ action }, "ending boot");

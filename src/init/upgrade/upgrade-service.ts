@@ -6,6 +6,7 @@ import { assessBoot, type BootAssessment } from "../../machinery/boot/index.js";
 import type { BootIdentity, BootStore } from "../../platform/index.js";
 import type { EventBus } from "../event-bus.js";
 import { blessSlot } from "./bless.js";
+import { runHealthChecks, type HealthCheck } from "./health.js";
 import { rollbackToOther } from "./rollback.js";
 import { otherSlot, readAssessment } from "./slot-entries.js";
 import { spoolUpload, sweepSpool } from "./spool.js";
@@ -14,6 +15,10 @@ import { writeSlot } from "./write-slot.js";
 
 /** Default wait between "API up and config applied" and blessing a trial boot. */
 export const DEFAULT_BLESS_GRACE_MS = 10_000;
+/** How long after the grace period health checks may keep answering "waiting" before the trial counts as unhealthy. */
+export const HEALTH_DEADLINE_MS = 120_000;
+/** Pause between publishing `upgrade.unhealthy` and the reboot, so the event and logs can be read. */
+export const UNHEALTHY_REBOOT_DELAY_MS = 5_000;
 
 export interface UpgradeDeps {
   readonly store: BootStore;
@@ -130,20 +135,35 @@ export class UpgradeService {
   }
 
   /**
-   * Blesses a trial boot `graceMs` after the API is up, once `healthy()`
-   * (config applied) holds; re-checks every second until it does.
+   * Blesses a trial boot `graceMs` after the API is up, once every health
+   * check is ok; checks still waiting are asked again every second. A failed
+   * check, or one still waiting `HEALTH_DEADLINE_MS` after the grace period,
+   * makes the trial unhealthy: `upgrade.unhealthy` is published and the node
+   * reboots after `UNHEALTHY_REBOOT_DELAY_MS`, burning one of the slot's
+   * boot tries (see docs/upgrades.md).
    */
-  scheduleBlessing(healthy: () => boolean, graceMs: number): void {
+  scheduleBlessing(checks: readonly HealthCheck[], graceMs: number): void {
     if (!this.#assessment.trial) return;
-    const attempt = (): void => {
+    const deadline = Date.now() + graceMs + HEALTH_DEADLINE_MS;
+    const attempt = async (): Promise<void> => {
       this.#blessTimer = undefined;
-      if (!healthy() || this.#busy) {
-        this.#blessTimer = setTimeout(attempt, 1000);
-        return;
-      }
-      void this.bless().catch((err: unknown) => this.d.log.error({ err }, "blessing the boot failed"));
+      const verdict = await runHealthChecks(checks);
+      if (verdict.status === "ok" && !this.#busy) return this.bless();
+      if (verdict.status === "failed" || (verdict.status === "waiting" && Date.now() >= deadline)) return this.unhealthy(verdict.problems);
+      this.#blessTimer = setTimeout(run, 1000);
     };
-    this.#blessTimer = setTimeout(attempt, graceMs);
+    const run = (): void => void attempt().catch((err: unknown) => this.d.log.error({ err }, "blessing the boot failed"));
+    this.#blessTimer = setTimeout(run, graceMs);
+  }
+
+  /** A trial boot that failed its health checks is not blessed: say why, then reboot to burn the try. */
+  private unhealthy(problems: readonly string[]): void {
+    const { identity, events, log } = this.d;
+    const tries = this.#assessment.slots.find((s) => s.name === identity.slot)?.triesLeft ?? 0;
+    const why = `slot ${identity.slot} (${identity.osVersion}) failed its health checks on trial: ${problems.join("; ")}`;
+    log.error({ slot: identity.slot, version: identity.osVersion, problems, triesLeft: tries }, "trial boot unhealthy: not blessing, rebooting");
+    events.publish("upgrade.unhealthy", why, { slot: identity.slot, version: identity.osVersion, triesLeft: String(tries), problems: problems.join("; ") });
+    this.#blessTimer = setTimeout(() => this.d.reboot(why), UNHEALTHY_REBOOT_DELAY_MS);
   }
 
   private async bless(): Promise<void> {
