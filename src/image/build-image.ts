@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BuildOptions } from "./args.js";
 import { writeBundle, type BundleManifest } from "../machinery/bundle/index.js";
@@ -13,8 +13,10 @@ import { ensureKernel } from "./kernel-input.js";
 import { ensureNode } from "./node-input.js";
 import { ARCH, NODE_LIB_NAMES } from "./pins.js";
 import { ensureReleaseKey } from "./release-key.js";
-import { listTree, makeSquashfs, stageRootfs, type BuildInfo } from "./rootfs.js";
+import { ensureRootBase } from "./root-base.js";
+import { listTree, stageVersioned, type BuildInfo } from "./rootfs.js";
 import { resolveSharedLibs } from "./shared-libs.js";
+import { appendSquashfs } from "./squashfs.js";
 import { ensureInitramfs } from "./stage1.js";
 import { StepTimer } from "./timings.js";
 
@@ -34,8 +36,10 @@ export interface BuildResult {
 /**
  * Builds the raw disk image, the upgrade bundle and the file list for one
  * version. Everything version-independent (kernel, Node, initramfs, empty
- * ext4 images) comes from the cache, so a rebuild with a new version only
- * bundles the entry, packs the squashfs, the EFI partition and the disk.
+ * ext4 images, the xz-packed base of the root file system) comes from the
+ * cache, so a rebuild with a new version only bundles the entry, appends
+ * it with the version files to a copy of the base, and packs the EFI
+ * partition, the disk and the bundle.
  */
 export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const t = new StepTimer();
@@ -66,11 +70,15 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const tree = join(work, "rootfs");
   const squashfs = join(work, "rootfs.squashfs");
   const filesList = join(out, `${name}.files.txt`);
-  await t.step("rootfs squashfs", () => {
-    stageRootfs(tree, { kernel, node, libs, entryBundle, nodeModules: modules, build, releaseKeys: [{ keyId: key.keyId, pem: key.publicKeyPem }] });
-    const files = listTree(tree);
+  const base = await t.step("rootfs base", () =>
+    ensureRootBase(cache, { kernel, node, libs, nodeModules: modules, releaseKeys: [{ keyId: key.keyId, pem: key.publicKeyPem }] }),
+  );
+  await t.step("rootfs append", () => {
+    stageVersioned(tree, { entryBundle, build });
+    const files = [...base.files, ...listTree(tree)].sort();
     writeFileSync(filesList, `${files.join("\n")}\n`);
-    makeSquashfs(tree, squashfs, files);
+    copyFileSync(base.squashfs, squashfs);
+    appendSquashfs(tree, squashfs, files);
     rmSync(tree, { recursive: true, force: true });
   });
 
