@@ -45,7 +45,12 @@ interface VersionJson {
   rollbackReason: string;
 }
 
-describe("automatic rollback on QEMU: kernel panic, failed health check", () => {
+/**
+ * Opt-in for now (CAIRN_E2E_SLOW=1, `npm run test:e2e:slow`): six failed boots
+ * under TCG take 7-12 minutes and the health case has passed once; the next
+ * step is to make it fast and robust enough for every CI run (issue 5 note).
+ */
+describe.runIf(process.env["CAIRN_E2E_SLOW"] === "1")("automatic rollback on QEMU: kernel panic, failed health check", () => {
   const tmp = mkdtempSync("/tmp/cairn-e2e-upgrb-");
   const config = join(tmp, "nodectlconfig");
   const stateRoot = join(tmp, "clusters");
