@@ -7,6 +7,7 @@ import { brokenInitramfs, rewriteBundle } from "./support/bundle-rewrite.js";
 import { buildTestImage, type BuiltImage } from "./support/image-build.js";
 import { e2eImage, E2E_VERSION } from "./support/node-image.js";
 import { nodectl } from "./support/node-nodectl.js";
+import type { SlotJson, VersionJson } from "./support/version-json.js";
 
 /**
  * Automatic rollback on a real VM (OVMF + systemd-boot), the cases
@@ -27,23 +28,6 @@ const FALLBACK_BUDGET_MS = 540_000;
 /** Per-test limit: upload + the fallback budget. */
 const CASE_TIMEOUT_MS = 900_000;
 const BOOT_BUDGET_MS = 150_000;
-
-interface SlotJson {
-  name: string;
-  version: string;
-  state: number | string;
-  triesLeft: number;
-  isDefault: boolean;
-}
-interface VersionJson {
-  osVersion: string;
-  bootId: string;
-  bootedSlot: string;
-  maintenance: boolean;
-  slots: SlotJson[];
-  rolledBackFromVersion: string;
-  rollbackReason: string;
-}
 
 /**
  * Opt-in for now (CAIRN_E2E_SLOW=1, `npm run test:e2e:slow`): six failed boots

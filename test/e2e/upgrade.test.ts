@@ -6,6 +6,7 @@ import { isAlive, listClusters } from "../../src/provision/index.js";
 import { buildTestImage, type BuiltImage } from "./support/image-build.js";
 import { e2eImage, E2E_VERSION } from "./support/node-image.js";
 import { nodectl, type NodectlRun } from "./support/node-nodectl.js";
+import type { SlotJson, VersionJson } from "./support/version-json.js";
 
 /**
  * A/B upgrade on a real VM (OVMF + systemd-boot): a 0.1.0 node takes the
@@ -22,22 +23,6 @@ const FALLBACK_BUDGET_MS = 300_000;
 const BOOT_BUDGET_MS = 150_000;
 /** Default bless grace (10 s) plus slack for a loaded TCG host. */
 const BLESS_BUDGET_MS = 60_000;
-
-interface SlotJson {
-  name: string;
-  version: string;
-  state: number | string;
-  triesLeft: number;
-  isDefault: boolean;
-}
-interface VersionJson {
-  osVersion: string;
-  bootId: string;
-  bootedSlot: string;
-  maintenance: boolean;
-  slots: SlotJson[];
-  rolledBackFromVersion: string;
-}
 
 describe("A/B upgrade and rollback on QEMU", () => {
   const tmp = mkdtempSync("/tmp/cairn-e2e-upg-");
