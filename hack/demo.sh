@@ -48,13 +48,10 @@ nodectl services
 nodectl get config | head -12
 nodectl read /proc/mounts | grep ' / '
 
-step "reboot and prove it by boot_id"
-BEFORE=$(nodectl version -o json | node -e 'console.log(JSON.parse(require("fs").readFileSync(0,"utf8"))[0].bootId)')
-nodectl reboot
-new_boot() { [ "$(nodectl version -o json | node -e 'console.log(JSON.parse(require("fs").readFileSync(0,"utf8"))[0].bootId)')" != "$BEFORE" ]; }
-wait_for 180 new_boot
+step "reboot and prove it by boot_id (nodectl follows the old and the new boot)"
+nodectl reboot --wait --timeout 3m
 nodectl version
 
 step "shut down"
-nodectl shutdown
+nodectl shutdown --wait --timeout 2m
 echo "demo done: the node booted, was configured over the API, rebooted and powered off"
