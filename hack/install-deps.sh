@@ -15,6 +15,10 @@ PACKAGES=(
   systemd-boot-efi
   # QEMU end-to-end tests (UEFI firmware, qcow2 overlays)
   qemu-system-x86 qemu-utils ovmf
+  # workloads integration tests (test/integration/workloads*): a real containerd
+  # + runc, a real OCI registry, and busybox-static as the test image's payload
+  # (host only: busybox must never enter the Cairn image)
+  containerd runc docker-registry busybox-static
 )
 
 missing=()
