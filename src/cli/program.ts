@@ -9,6 +9,7 @@ import { registerPower } from "./commands/power.js";
 import { registerUpgrade } from "./commands/upgrade.js";
 import { registerStreams } from "./commands/streams.js";
 import { registerCluster } from "./commands/cluster.js";
+import { registerRelease } from "./commands/release.js";
 import { parseList } from "./parse-flags.js";
 
 /** Builds the nodectl command tree: one explicit list, no import-time registration. */
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .addOption(new Option("-o, --format <format>", "output format").choices(["table", "json", "yaml"]).default("table"))
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
-  for (const register of [registerGen, registerApplyConfig, registerGet, registerNodeInfo, registerPower, registerUpgrade, registerStreams, registerFiles, registerContexts, registerCluster]) {
+  for (const register of [registerGen, registerApplyConfig, registerGet, registerNodeInfo, registerPower, registerUpgrade, registerStreams, registerFiles, registerContexts, registerCluster, registerRelease]) {
     register(program);
   }
   return program;
