@@ -58,10 +58,10 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     const forced = override.get(path);
-    if (forced) return res.end(forced);
     const file = join(repo, path);
-    if (!existsSync(file)) return res.writeHead(404).end();
-    createReadStream(file).pipe(res);
+    if (forced) res.end(forced);
+    else if (!existsSync(file)) res.writeHead(404).end();
+    else createReadStream(file).pipe(res);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
