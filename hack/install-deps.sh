@@ -19,6 +19,8 @@ PACKAGES=(
   # + runc, a real OCI registry, and busybox-static as the test image's payload
   # (host only: busybox must never enter the Cairn image)
   containerd runc docker-registry busybox-static
+  # TLS audit: the real TLS client (openssl s_client)
+  openssl
 )
 
 missing=()

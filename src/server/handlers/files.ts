@@ -8,10 +8,15 @@ import type { NodeApi } from "../node-api.js";
 
 /**
  * Node paths the file RPCs never expose: the STATE partition holds the
- * node's keys and config, /dev gives raw disks. Checked on the resolved real
- * path, so a symlink cannot lead around it.
+ * node's keys and config, /dev gives raw disks, QEMU's fw_cfg holds the
+ * first-boot config (with the CA key) for the life of the VM, and
+ * /proc/kcore is the kernel's memory. Checked on the resolved real path, so
+ * a symlink cannot lead around it.
  */
-const DENIED = ["/system/state", "/dev"];
+const DENIED = ["/system/state", "/dev", "/sys/firmware/qemu_fw_cfg", "/proc/kcore"];
+
+/** A process's memory and environment (machined's own holds its keys): /proc/<pid>/mem, /proc/self/task/<tid>/environ, ... */
+const PROC_SECRETS = /^\/proc\/(?:\d+|self|thread-self)(?:\/task\/\d+)?\/(?:mem|environ|pagemap|map_files)(?:\/|$)/;
 
 function normalise(path: string): string {
   if (!path.startsWith("/")) throw new CairnError("INVALID_ARGUMENT", `path must be absolute: "${path}"`, { details: [{ path: "path", message: "not absolute" }] });
@@ -21,7 +26,7 @@ function normalise(path: string): string {
 async function resolveAllowed(node: NodeApi, nodePath: string): Promise<string> {
   const path = normalise(nodePath);
   const under = (p: string, root: string) => p === root || p.startsWith(`${root}/`);
-  if (DENIED.some((d) => under(path, d))) throw new CairnError("PERMISSION_DENIED", `${path} is not readable over the API`);
+  if (DENIED.some((d) => under(path, d)) || PROC_SECRETS.test(path)) throw new CairnError("PERMISSION_DENIED", `${path} is not readable over the API`);
   const host = node.platform.hostPath(path);
   let real: string;
   try {
@@ -30,6 +35,7 @@ async function resolveAllowed(node: NodeApi, nodePath: string): Promise<string> 
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new CairnError("NOT_FOUND", `${path}: no such file or directory`);
     throw e;
   }
+  if (PROC_SECRETS.test(real)) throw new CairnError("PERMISSION_DENIED", `${path} leads to process memory or environment, which is not readable over the API`);
   for (const d of DENIED) {
     const deniedReal = await realpath(node.platform.hostPath(d)).catch(() => node.platform.hostPath(d));
     if (under(real, deniedReal)) throw new CairnError("PERMISSION_DENIED", `${path} leads into ${d}, which is not readable over the API`);

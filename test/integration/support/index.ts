@@ -5,3 +5,4 @@ export { nodectl, show, type NodectlResult } from "./nodectl.js";
 export { TestCluster, type ConfigDoc } from "./cluster.js";
 export { pollUntil, until } from "./poll.js";
 export { expectCode, grpcError } from "./errors.js";
+export { RawClient, type RawOutcome } from "./raw-client.js";

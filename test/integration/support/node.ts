@@ -46,6 +46,7 @@ export class NodeProcess {
   private out = "";
   private err = "";
   private errSinceStart = "";
+  private recording: string[] | undefined;
 
   constructor(readonly dir: string, readonly port: number) {}
 
@@ -68,6 +69,16 @@ export class NodeProcess {
     return `[stderr]\n${this.err}\n[stdout tail]\n${this.out.slice(-6000)}`;
   }
 
+  /** From now on, keep everything the node writes (across restarts), for tests that search all of it. */
+  record(): void {
+    this.recording ??= [];
+  }
+
+  /** Everything written since record(), untruncated. */
+  recorded(): string {
+    return (this.recording ?? []).join("");
+  }
+
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -88,10 +99,12 @@ export class NodeProcess {
     live.add(this);
     child.stdout?.setEncoding("utf8").on("data", (s: string) => {
       this.out = (this.out + s).slice(-200_000);
+      this.recording?.push(s);
     });
     child.stderr?.setEncoding("utf8").on("data", (s: string) => {
       this.err = (this.err + s).slice(-50_000);
       this.errSinceStart += s;
+      this.recording?.push(s);
     });
     this.exitedP = new Promise((res) => child.once("exit", (code, signal) => res({ code, signal })));
     await this.waitReady(ready, { fresh: true });
