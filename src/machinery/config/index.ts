@@ -18,6 +18,8 @@ export type { ConfigDelta, DiffLabels } from "./diff.js";
 export { classifyDeltas, rebootRequiredPaths, RELOAD_RULES } from "./classify.js";
 export type { ClassifiedDelta } from "./classify.js";
 export { machineConfigJsonSchema } from "./json-schema.js";
+export { REBOOT_STRATEGIES, UpdateSchema, WEEKDAYS } from "./update-schema.js";
+export type { MaintenanceWindow, RebootStrategy, UpdateConfig, Weekday } from "./update-schema.js";
 
 // Building blocks, for code that speaks the same path format or keying.
 export {

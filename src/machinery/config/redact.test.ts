@@ -6,14 +6,17 @@ import { stringifyMachineConfig } from "./serialize.js";
 import { dummyKeyPem, sampleConfigYaml } from "./testdata/sample.js";
 
 describe("redactMachineConfig", () => {
-  it("replaces the CA key and nothing else, leaving the input untouched", () => {
+  it("replaces the CA key and the etcd client key and nothing else, leaving the input untouched", () => {
     const cfg = parseMachineConfig(sampleConfigYaml);
     const before = structuredClone(cfg);
     const red = redactMachineConfig(cfg);
     expect(red.machine.ca.key).toBe(REDACTED);
+    expect(red.machine.update.coordination?.etcd?.key).toBe(REDACTED);
     expect(cfg).toEqual(before);
     expect(cfg.machine.ca.key).toBe(dummyKeyPem);
-    expect({ ...red, machine: { ...red.machine, ca: { ...red.machine.ca, key: dummyKeyPem } } }).toEqual(cfg);
+    const etcd = red.machine.update.coordination!.etcd!;
+    const update = { ...red.machine.update, coordination: { etcd: { ...etcd, key: dummyKeyPem } } };
+    expect({ ...red, machine: { ...red.machine, ca: { ...red.machine.ca, key: dummyKeyPem }, update } }).toEqual(cfg);
   });
 
   it("leaves no secret material in the serialized output", () => {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { UPDATE_DEFAULT, UpdateSchema } from "./update-schema.js";
 
 /**
  * The MachineConfig document, version cairn.dev/v1alpha1. Every object is
@@ -101,14 +102,7 @@ export const MachineSchema = z.strictObject({
     })
     .default({ args: [], modules: [] }),
   install: z.strictObject({ disk: z.string().regex(/^\/dev\//, "must be a /dev path").default("/dev/vda") }).default({ disk: "/dev/vda" }),
-  update: z
-    .strictObject({
-      /** Ed25519 release public keys (PEM) trusted for upgrade bundles. */
-      publicKeys: z.array(pem("public key")).default([]),
-      /** Release channel, reserved for unattended updates. */
-      channel: z.string().optional(),
-    })
-    .default({ publicKeys: [] }),
+  update: UpdateSchema.default({ ...UPDATE_DEFAULT, windows: [], publicKeys: [], reboot: { ...UPDATE_DEFAULT.reboot } }),
   logging: z
     .strictObject({ destinations: z.array(LoggingDestinationSchema).default([]) })
     .default({ destinations: [] }),
@@ -142,4 +136,4 @@ export type MachineConfig = z.infer<typeof MachineConfigSchema>;
 export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
 
 /** Field paths that hold secrets: redacted by GetConfiguration, never logged. */
-export const SECRET_PATHS: readonly string[] = ["machine.ca.key"];
+export const SECRET_PATHS: readonly string[] = ["machine.ca.key", "machine.update.coordination.etcd.key"];

@@ -55,6 +55,27 @@ machine:
       - name: br_netfilter
   install:
     disk: /dev/vda
+  update:
+    repository: http://10.0.2.2:8080/repo
+    channel: stable
+    checkIntervalSeconds: 600
+    windows:
+      - days: [Sat, Sun]
+        start: "23:30"
+        lengthMinutes: 120
+    jitterSeconds: 300
+    reboot:
+      strategy: coordinated
+      maxConcurrent: 1
+    coordination:
+      etcd:
+        endpoints: [https://10.0.2.2:2379]
+        ca: |
+${indent(dummyCertPem, 10)}
+        cert: |
+${indent(dummyCertPem, 10)}
+        key: |
+${indent(dummyKeyPem, 10)}
   api:
     certSANs: [node-1.example]
   ca:
