@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { pollUntil } from "./poll.js";
+
+export interface Daemon {
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
+
+/** Why a real containerd cannot run here, or undefined when it can. */
+export function containerdUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "needs root (containerd, runc, overlay mounts)";
+  for (const bin of ["/usr/bin/containerd", "/usr/sbin/runc", "/usr/bin/docker-registry", "/bin/busybox"]) {
+    if (!existsSync(bin)) return `${bin} missing: bash hack/install-deps.sh`;
+  }
+  return undefined;
+}
+
+function startDaemon(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess } & Daemon {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env });
+  let out = "";
+  const keep = (c: Buffer): void => {
+    out = (out + c.toString("utf8")).slice(-200_000);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  return {
+    child,
+    output: () => out,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+      }),
+  };
+}
+
+/**
+ * A real containerd (Debian's) with its own root, state and socket under `dir`,
+ * so it never touches a host containerd. The CRI plugin is disabled: Cairn
+ * talks to containerd's own API only.
+ */
+export async function startContainerd(dir: string): Promise<Daemon & { socket: string }> {
+  mkdirSync(dir, { recursive: true });
+  const socket = join(dir, "containerd.sock");
+  const config = join(dir, "config.toml");
+  writeFileSync(
+    config,
+    [
+      "version = 2",
+      `root = "${join(dir, "root")}"`,
+      `state = "${join(dir, "state")}"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      "[grpc]",
+      `  address = "${socket}"`,
+      "[ttrpc]",
+      `  address = "${socket}.ttrpc"`,
+      "[debug]",
+      '  address = ""',
+      "",
+    ].join("\n"),
+  );
+  const d = startDaemon("/usr/bin/containerd", ["--config", config]);
+  await pollUntil("containerd socket", async () => (existsSync(socket) ? true : undefined), {
+    timeoutMs: 30_000,
+    describe: d.output,
+    fatal: () => d.child.exitCode !== null,
+  });
+  return { ...d, socket };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+/** Debian's docker-registry (distribution 2.x) serving plain HTTP on a free port, storage under `dir`. */
+export async function startRegistry(dir: string, port?: number): Promise<Daemon & { url: string; host: string }> {
+  mkdirSync(dir, { recursive: true });
+  const p = port ?? (await freePort());
+  const config = join(dir, "config.yml");
+  writeFileSync(
+    config,
+    [
+      "version: 0.1",
+      "log:",
+      "  level: warn",
+      "storage:",
+      "  filesystem:",
+      `    rootdirectory: ${join(dir, "data")}`,
+      "  delete:",
+      "    enabled: true",
+      "http:",
+      `  addr: 127.0.0.1:${p}`,
+      "",
+    ].join("\n"),
+  );
+  const d = startDaemon("/usr/bin/docker-registry", ["serve", config]);
+  const url = `http://127.0.0.1:${p}`;
+  await pollUntil(
+    "registry /v2/",
+    async () => ((await fetch(`${url}/v2/`)).status === 200 ? true : undefined),
+    { timeoutMs: 30_000, describe: d.output, fatal: () => d.child.exitCode !== null },
+  );
+  return { ...d, url, host: `127.0.0.1:${p}` };
+}
+

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ContainerdClient } from "../../src/workloads/containerd/client.js";
+import { importOciArchive } from "../../src/workloads/image-import.js";
+import { pullImage } from "../../src/workloads/image-pull.js";
+import { listImages, removeImage, resolveImage } from "../../src/workloads/images.js";
+import { containerdUnavailable, startContainerd, startRegistry, type Daemon } from "./support/containerd.js";
+import { buildBusyboxImage, ociArchive, pushImage } from "./support/oci-image.js";
+
+const skip = containerdUnavailable();
+
+// Images through a real containerd 1.6 (Debian's) and a real registry (Debian's docker-registry).
+describe.skipIf(skip !== undefined)(`workloads images${skip ? ` (skipped: ${skip})` : ""}`, () => {
+  let dir: string;
+  let containerd: Daemon & { socket: string };
+  let registry: Daemon & { url: string; host: string };
+  let ctd: ContainerdClient;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "cairn-wl-img-"));
+    containerd = await startContainerd(join(dir, "containerd"));
+    registry = await startRegistry(join(dir, "registry"));
+    ctd = new ContainerdClient({ socketPath: containerd.socket, namespace: "cairn-test" });
+  });
+
+  afterAll(async () => {
+    ctd?.close();
+    await registry?.stop();
+    await containerd?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("pulls an image the test pushed to the registry, verifies and unpacks it", async () => {
+    const img = await buildBusyboxImage(`${registry.host}/cairn/busybox:1`);
+    await pushImage(registry.url, "cairn/busybox", "1", img);
+    const r = await pullImage(ctd, `${registry.host}/cairn/busybox:1`, {
+      registries: { [registry.host]: { endpoint: registry.url } },
+    });
+    expect(r.name).toBe(`${registry.host}/cairn/busybox:1`);
+    expect(r.digest).toBe(img.manifest.digest);
+    const resolved = await resolveImage(ctd, r.name);
+    expect(resolved.manifest.layers[0]!.digest).toBe(img.layer.digest);
+    const snap = await ctd.call(ctd.snapshots.stat.bind(ctd.snapshots), { snapshotter: "overlayfs", key: r.chainId }, "stat");
+    expect(snap.info?.kind).toBe(3); // COMMITTED
+    expect((await listImages(ctd)).map((i) => i.name)).toContain(r.name);
+  });
+
+  it("names a missing tag and an unreachable registry", async () => {
+    await expect(pullImage(ctd, `${registry.host}/cairn/busybox:nope`, { registries: { [registry.host]: { endpoint: registry.url } } })).rejects.toThrow(/manifests\/nope: HTTP 404/);
+    await expect(pullImage(ctd, "127.0.0.1:1/cairn/busybox:1", { registries: { "127.0.0.1:1": { endpoint: "http://127.0.0.1:1" } } })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("imports an OCI archive and removes the image again", async () => {
+    const img = await buildBusyboxImage("cairn.test/import/busybox:2", "import");
+    const names = await importOciArchive(ctd, Readable.from(await ociArchive(img)));
+    expect(names).toEqual(["cairn.test/import/busybox:2"]);
+    const resolved = await resolveImage(ctd, names[0]!);
+    expect(resolved.config.config?.Env).toContain("CAIRN_TEST_MARKER=import");
+    await removeImage(ctd, names[0]!);
+    expect((await listImages(ctd)).map((i) => i.name)).not.toContain(names[0]);
+  });
+
+  it("refuses an archive whose blob does not match its name", async () => {
+    const img = await buildBusyboxImage("cairn.test/import/bad:1", "bad");
+    const tampered = { ...img, config: { ...img.config, data: Buffer.from(img.config.data.toString().replace("bad", "bax")) } };
+    await expect(importOciArchive(ctd, Readable.from(await ociArchive(tampered)))).rejects.toThrow(/digest mismatch/);
+  });
+});
