@@ -35,6 +35,8 @@ export interface Libc {
   tcdrain(fd: number): number;
   /** unshare(2): tests move their thread into a fresh network namespace to try network ioctls safely. */
   unshare(flags: number): number;
+  /** mkfifo(3): the named pipes containerd's shim writes a workload's stdout/stderr into. */
+  mkfifo(path: string, mode: number): number;
 }
 
 /** `struct sockaddr` as bytes: family then 14 bytes of address data. */
@@ -127,6 +129,7 @@ export function libc(): Libc {
     prctl: lib.func("int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)"),
     unshare: lib.func("int unshare(int)"),
     tcdrain: lib.func("int tcdrain(int)"),
+    mkfifo: lib.func("int mkfifo(const char *, uint32_t)"),
   } as Libc;
   return cached;
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
@@ -40,6 +41,11 @@ async function packTar(entries: { name: string; type: "file" | "directory" | "sy
   return Buffer.concat(out);
 }
 
+function applets(): string[] {
+  const out = spawnSync(BUSYBOX, ["--list"], { encoding: "utf8" }).stdout;
+  return out.split("\n").filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== "busybox" && !a.includes("["));
+}
+
 /**
  * An OCI image around busybox-static: one gzip layer with /bin/busybox, a
  * /bin/sh link and the usual empty directories; Env PATH and Cmd sh.
@@ -50,7 +56,8 @@ export async function buildBusyboxImage(name: string, marker = "v1"): Promise<Te
   const layerTar = await packTar([
     ...dirs.map((d) => ({ name: `${d}/`, type: "directory" as const, mode: d === "tmp" ? 0o1777 : 0o755 })),
     { name: "bin/busybox", type: "file", data: readFileSync(BUSYBOX), mode: 0o755 },
-    { name: "bin/sh", type: "symlink", linkname: "busybox", mode: 0o777 },
+    // Every applet as /bin/<name> -> busybox, as busybox --install would do.
+    ...applets().map((a) => ({ name: `bin/${a}`, type: "symlink" as const, linkname: "busybox", mode: 0o777 })),
     { name: "etc/cairn-test", type: "file", data: Buffer.from(`${marker}\n`), mode: 0o644 },
   ]);
   const layer = blob("application/vnd.oci.image.layer.v1.tar+gzip", gzipSync(layerTar));
