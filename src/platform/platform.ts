@@ -65,7 +65,10 @@ export interface MountInfo {
   readonly options: string;
   readonly readOnly: boolean;
   readonly sizeBytes: number;
+  /** Space an unprivileged writer could still use (statfs bavail). */
   readonly freeBytes: number;
+  /** Space in use (statfs blocks - bfree). */
+  readonly usedBytes: number;
 }
 
 export interface StatsSnapshot {
@@ -77,6 +80,68 @@ export interface StatsSnapshot {
   readonly mounts: readonly MountInfo[];
   readonly network: readonly LinkStatus[];
   readonly uptimeSeconds: number;
+}
+
+/** One process, as `ps` would show it. */
+export interface ProcessSnapshot {
+  readonly pid: number;
+  readonly ppid: number;
+  /** One-letter kernel state (R, S, D, Z, T, I). */
+  readonly state: string;
+  readonly name: string;
+  /** Arguments joined by spaces; empty for kernel threads. */
+  readonly cmdline: string;
+  readonly rssBytes: number;
+  /** User plus system CPU time. */
+  readonly cpuSeconds: number;
+  readonly threads: number;
+  /** Start time in seconds since boot. */
+  readonly startSeconds: number;
+}
+
+/** A disk or partition with its GPT label and, when mounted, its file system's usage. */
+export interface BlockDeviceSnapshot {
+  readonly name: string;
+  /** "disk", "partition", or "directory" for a process-mode stand-in area. */
+  readonly type: string;
+  readonly parent: string;
+  readonly sizeBytes: number;
+  readonly partitionNumber: number;
+  readonly partitionLabel: string;
+  readonly readOnly: boolean;
+  readonly model: string;
+  readonly mountpoints: readonly string[];
+  readonly fstype: string;
+  readonly fsSizeBytes: number;
+  readonly fsUsedBytes: number;
+  readonly fsAvailableBytes: number;
+}
+
+/** One TCP or UDP socket from /proc/net. */
+export interface SocketSnapshot {
+  readonly protocol: "tcp" | "tcp6" | "udp" | "udp6";
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly state: string;
+  readonly inode: number;
+  readonly uid: number;
+  readonly txQueueBytes: number;
+  readonly rxQueueBytes: number;
+}
+
+/**
+ * Machine state for the inspection RPCs (ps, free, lsblk, findmnt, ss).
+ * Metal reads the node's kernel; process mode answers for the host process
+ * (its own process tree and sockets, the host's memory, its stand-in areas).
+ */
+export interface MachineInspector {
+  processes(): Promise<readonly ProcessSnapshot[]>;
+  /** /proc/meminfo in bytes (counts stay counts), keyed by field name. */
+  meminfo(): Promise<ReadonlyMap<string, number>>;
+  blockDevices(): Promise<readonly BlockDeviceSnapshot[]>;
+  sockets(): Promise<readonly SocketSnapshot[]>;
 }
 
 /** A byte range of a file: one part of a spooled upgrade bundle. */
@@ -129,8 +194,20 @@ export interface Platform {
   configureNetwork(spec: NetworkSpec, log: Logger): Promise<readonly LinkStatus[]>;
   links(): Promise<readonly LinkStatus[]>;
 
-  /** Kernel log records; `follow` keeps yielding until the signal aborts. */
-  kernelLog(opts: { follow: boolean; signal: AbortSignal }): AsyncIterable<KernelLogRecord>;
+  /**
+   * Kernel log records; `follow` keeps yielding until the signal aborts.
+   * `tail` (> 0) yields only the last N records already in the buffer, then
+   * (following) every new one.
+   */
+  kernelLog(opts: { follow: boolean; signal: AbortSignal; tail?: number }): AsyncIterable<KernelLogRecord>;
+  /**
+   * Writes one line into the kernel log (/dev/kmsg), so node events show in
+   * dmesg and on the console next to the kernel's own messages. Best effort;
+   * process mode has no kernel of its own and drops it.
+   */
+  writeKernelLog(line: string): void;
+  /** ps, free, lsblk, ss: see MachineInspector. */
+  readonly inspect: MachineInspector;
   stats(): Promise<StatsSnapshot>;
   mounts(): Promise<readonly MountInfo[]>;
 

@@ -2,6 +2,7 @@ import type { MachineServiceServer } from "../api/index.js";
 import type { HandlerEnv } from "./handler-kit.js";
 import { configHandlers } from "./handlers/config.js";
 import { fileHandlers } from "./handlers/files.js";
+import { inspectHandlers } from "./handlers/inspect.js";
 import { lifecycleHandlers } from "./handlers/lifecycle.js";
 import { logHandlers } from "./handlers/logs.js";
 import { nodeInfoHandlers } from "./handlers/node-info.js";
@@ -20,6 +21,7 @@ export function machineService(env: HandlerEnv, node: NodeApi): MachineServiceSe
     ...serviceHandlers(env, node),
     ...logHandlers(env, node),
     ...fileHandlers(env, node),
+    ...inspectHandlers(env, node),
   } satisfies MachineServiceServer;
   return impl;
 }

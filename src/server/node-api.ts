@@ -60,5 +60,5 @@ export interface NodeApi {
     install(header: UpgradeHeader, chunks: AsyncIterable<Uint8Array>): Promise<UpgradeResponse>;
     rollback(reboot: boolean): Promise<RollbackResponse>;
   };
-  readonly platform: Pick<Platform, "kernelLog" | "stats" | "hostPath">;
+  readonly platform: Pick<Platform, "kernelLog" | "stats" | "hostPath" | "mounts" | "inspect" | "paths">;
 }

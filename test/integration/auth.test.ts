@@ -65,7 +65,7 @@ describe("RBAC: what each role may call", () => {
     expect((await reader.version()).bootId).toBe(before.bootId);
   });
 
-  it("refuses Read to a reader, while an admin's Read passes the gate", async () => {
+  it("refuses a reader's Read outside /var/log, while an admin's Read passes the file policy", async () => {
     const reader = cluster.client(node, cluster.creds("os:reader"));
     await expectCode(reader.read("/var/no-such-file"), status.PERMISSION_DENIED);
     // The admin gets past RBAC to the file system: NOT_FOUND, not PERMISSION_DENIED.

@@ -48,10 +48,12 @@ describe("streams", () => {
   });
 
   it("nodectl ls /var lists; ls /system/state is PERMISSION_DENIED", async () => {
-    const ok = await nodectl(["-n", node.address, "ls", "/var"], cluster.env);
+    const ok = await nodectl(["-n", node.address, "ls", "-l", "/var"], cluster.env);
     expect(ok.code, show(ok)).toBe(0);
-    expect(ok.stdout).toMatch(/^NODE\s+MODE\s+TYPE\s+SIZE\s+PATH/);
-    expect(ok.stdout).toMatch(new RegExp(`^${node.address}\\s+0\\d+\\s+dir\\s+\\d+\\s+/var/log$`, "m"));
+    expect(ok.stdout).toMatch(/^NODE\s+MODE\s+TYPE\s+SIZE\s+MODIFIED\s+PATH/);
+    expect(ok.stdout).toMatch(new RegExp(`^${node.address}\\s+0\\d+\\s+dir\\s+\\d+\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+/var/log$`, "m"));
+    const short = await nodectl(["-n", node.address, "ls", "/var"], cluster.env);
+    expect(short.stdout, show(short)).toMatch(new RegExp(`^NODE\\s+PATH\n(.*\n)*${node.address}\\s+/var/log$`, "m"));
 
     const denied = await nodectl(["-n", node.address, "ls", "/system/state"], cluster.env);
     expect(denied.code, show(denied)).not.toBe(0);

@@ -149,8 +149,11 @@ function probe(method: MethodName): Buffer[] {
       return [enc("rollback", { reboot: false })];
     case "serviceControl":
       return [enc("serviceControl", { id: "no-such-service", action: ServiceAction.SERVICE_ACTION_RESTART })];
+    // Inside every role's file allow-list (readers: /var/log), so the file system answers: NOT_FOUND.
     case "read":
-      return [enc("read", { path: "/var/no-such-file" })];
+      return [enc("read", { path: "/var/log/no-such-file" })];
+    case "copy":
+      return [enc("copy", { path: "/var/log/no-such-file" })];
     default:
       return [Buffer.alloc(0)];
   }

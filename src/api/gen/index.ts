@@ -3,6 +3,7 @@
 export { ApplyMode, applyModeFromJSON, applyModeToJSON, ApplyConfigurationRequest, ConfigChange, ApplyConfigurationResponse, GetConfigurationRequest, GetConfigurationResponse } from "./cairn/machine/v1/config.js";
 export { EventsRequest, Event, Event_FieldsEntry } from "./cairn/machine/v1/events.js";
 export { ListRequest, FileInfo, ReadRequest, DataChunk } from "./cairn/machine/v1/files.js";
+export { ProcessesRequest, ProcessInfo, ProcessesResponse, MemoryRequest, MemoryResponse, MemoryResponse_FieldsEntry, DisksRequest, BlockDevice, DisksResponse, MountsRequest, MountEntry, MountsResponse, NetstatRequest, Socket, NetstatResponse, CopyRequest } from "./cairn/machine/v1/inspect.js";
 export { RebootRequest, RebootResponse, ShutdownRequest, ShutdownResponse, ResetRequest, ResetResponse, RollbackRequest, RollbackResponse } from "./cairn/machine/v1/lifecycle.js";
 export { LogsRequest, LogEntry, DmesgRequest, KernelLogEntry } from "./cairn/machine/v1/logs.js";
 export { MachineServiceService, MachineServiceClient } from "./cairn/machine/v1/machine.js";

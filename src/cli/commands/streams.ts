@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { onNodes } from "../context.js";
-import { parseCount } from "../parse-flags.js";
+import { parseCount, parseDuration } from "../parse-flags.js";
 
 /** Stops following on Ctrl-C: the streams end cleanly instead of the process dying mid-write. */
 function interruptSignal(): AbortSignal {
@@ -18,13 +18,14 @@ export function registerStreams(program: Command): void {
     .description("show a service's log")
     .option("-f, --follow", "keep streaming new lines")
     .option("--tail <n>", "only the last n lines first", parseCount)
-    .action(async (service: string, flags: { follow?: boolean; tail?: number }, cmd: Command) => {
+    .option("--since <duration>", "only lines of the last duration (30s, 5m, 1h), by the node's clock", parseDuration)
+    .action(async (service: string, flags: { follow?: boolean; tail?: number; since?: number }, cmd: Command) => {
       const signal = interruptSignal();
       const many = (cmd.optsWithGlobals<{ nodes?: string[] }>().nodes?.length ?? 0) > 1;
       await onNodes(
         cmd,
         async (c, node) => {
-          for await (const l of c.logs({ service, follow: flags.follow ?? false, tailLines: flags.tail ?? 0 }, signal)) process.stdout.write(`${prefix(many, node)}${l.message}\n`);
+          for await (const l of c.logs({ service, follow: flags.follow ?? false, tailLines: flags.tail ?? 0, sinceSeconds: flags.since ?? 0 }, signal)) process.stdout.write(`${prefix(many, node)}${l.message}\n`);
         },
         () => undefined,
       );

@@ -4,6 +4,7 @@ import {
   type ApplyConfigurationRequest,
   type ApplyConfigurationResponse,
   type DataChunk,
+  type DisksResponse,
   type DmesgRequest,
   type Event,
   type EventsRequest,
@@ -13,6 +14,10 @@ import {
   type ListRequest,
   type LogEntry,
   type LogsRequest,
+  type MemoryResponse,
+  type MountsResponse,
+  type NetstatResponse,
+  type ProcessesResponse,
   type ResetResponse,
   type RollbackResponse,
   type ServiceAction,
@@ -89,8 +94,29 @@ export class MachineClient {
     return this.unary(this.raw.stats as Unary<object, StatsResponse>, {});
   }
 
+  /** ps: every process of the node (process mode: the node process and its children). */
+  processes(): Promise<ProcessesResponse> {
+    return this.unary(this.raw.processes as Unary<object, ProcessesResponse>, {});
+  }
+  /** free: /proc/meminfo in bytes. */
+  memory(): Promise<MemoryResponse> {
+    return this.unary(this.raw.memory as Unary<object, MemoryResponse>, {});
+  }
+  /** lsblk + df: disks, partitions with GPT labels, sizes, mounted usage. */
+  disks(): Promise<DisksResponse> {
+    return this.unary(this.raw.disks as Unary<object, DisksResponse>, {});
+  }
+  /** findmnt: mounts with read-only flags and usage. */
+  mounts(): Promise<MountsResponse> {
+    return this.unary(this.raw.mounts as Unary<object, MountsResponse>, {});
+  }
+  /** ss: TCP and UDP sockets, optionally only listening ones. */
+  netstat(listeningOnly = false): Promise<NetstatResponse> {
+    return this.unary(this.raw.netstat as Unary<object, NetstatResponse>, { listeningOnly });
+  }
+
   logs(req: Partial<LogsRequest> & { service: string }, signal?: AbortSignal): AsyncIterable<LogEntry> {
-    return this.stream(() => this.raw.logs({ follow: false, tailLines: 0, ...req }), signal);
+    return this.stream(() => this.raw.logs({ follow: false, tailLines: 0, sinceSeconds: 0, ...req }), signal);
   }
   dmesg(req: Partial<DmesgRequest> = {}, signal?: AbortSignal): AsyncIterable<KernelLogEntry> {
     return this.stream(() => this.raw.dmesg({ follow: false, tailLines: 0, ...req }), signal);
@@ -103,6 +129,10 @@ export class MachineClient {
   }
   read(path: string, signal?: AbortSignal): AsyncIterable<DataChunk> {
     return this.stream(() => this.raw.read({ path }), signal);
+  }
+  /** A gzip'd tar of a file or directory tree, as chunks of the .tar.gz byte stream. */
+  copy(path: string, signal?: AbortSignal): AsyncIterable<DataChunk> {
+    return this.stream(() => this.raw.copy({ path }), signal);
   }
 
   /** Sends a bundle: header first, then chunks of at most 1 MiB. */

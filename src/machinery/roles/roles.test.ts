@@ -6,10 +6,12 @@ describe("RBAC rules", () => {
   it("has a rule for every generated method and nothing else", () => {
     expect(Object.keys(RULES).sort()).toEqual([...METHODS].sort());
   });
-  it("lets a reader read but not reboot or read files", () => {
+  it("lets a reader read but not reboot", () => {
     expect(isAllowed("version", ["os:reader"])).toBe(true);
     expect(isAllowed("reboot", ["os:reader"])).toBe(false);
-    expect(isAllowed("read", ["os:reader"])).toBe(false);
+    // Which files a reader may read is the server's file policy (server/file-policy.ts).
+    expect(isAllowed("read", ["os:reader"])).toBe(true);
+    for (const m of ["processes", "memory", "disks", "mounts", "netstat", "copy"] as const) expect(isAllowed(m, ["os:reader"])).toBe(true);
     expect(isAllowed("applyConfiguration", ["os:reader"])).toBe(false);
   });
   it("lets an operator reboot but not apply config or upgrade", () => {

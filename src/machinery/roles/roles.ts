@@ -19,7 +19,7 @@ const ADMIN: readonly Role[] = ["os:admin"];
  *
  * | role     | may call                                                    |
  * |----------|-------------------------------------------------------------|
- * | reader   | read-only calls; never file contents (Read) or secrets      |
+ * | reader   | read-only calls; Read/Copy of /var/log only; never secrets  |
  * | operator | reader + Reboot, Shutdown, ServiceControl                   |
  * | admin    | everything                                                  |
  */
@@ -39,7 +39,15 @@ export const RULES: Readonly<Record<MethodName, readonly Role[]>> = {
   events: READER,
   stats: READER,
   list: READER,
-  read: ADMIN,
+  // Read and Copy: which paths each role may read is the file policy's
+  // job (server/file-policy.ts), enforced on the resolved real path.
+  read: READER,
+  copy: READER,
+  processes: READER,
+  memory: READER,
+  disks: READER,
+  mounts: READER,
+  netstat: READER,
 };
 
 /** Methods served in maintenance mode, before the node has a config or a CA. */

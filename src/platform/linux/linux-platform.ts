@@ -19,7 +19,8 @@ import { checkEntropy } from "./entropy.js";
 import { nodeError } from "./errno.js";
 import { setKernelHostname } from "./hostname.js";
 import { InetControl } from "./inet-ioctl.js";
-import { readKernelLog } from "./kmsg.js";
+import { readKernelLog, writeKernelLogLine } from "./kmsg.js";
+import { readBlockDevices, readMeminfo, readProcesses, readSockets } from "./inspect.js";
 import { loadModules } from "./modules.js";
 import { MountTable, MS } from "./mount.js";
 import { readLinks } from "./net-links.js";
@@ -207,8 +208,19 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
       return readLinks();
     },
 
-    kernelLog(o: { follow: boolean; signal: AbortSignal }): AsyncIterable<KernelLogRecord> {
+    kernelLog(o: { follow: boolean; signal: AbortSignal; tail?: number }): AsyncIterable<KernelLogRecord> {
       return readKernelLog(o);
+    },
+
+    writeKernelLog(line: string): void {
+      writeKernelLogLine(line);
+    },
+
+    inspect: {
+      processes: () => readProcesses(),
+      meminfo: () => readMeminfo(),
+      blockDevices: async () => readBlockDevices(await readMounts()),
+      sockets: () => readSockets(),
     },
 
     stats(): Promise<StatsSnapshot> {

@@ -30,14 +30,16 @@ export async function readMounts(): Promise<MountInfo[]> {
   for (const m of parseMountinfo(await read("/proc/self/mountinfo"))) {
     let sizeBytes = 0;
     let freeBytes = 0;
+    let usedBytes = 0;
     try {
       const s = await statfs(m.target);
       sizeBytes = s.blocks * s.bsize;
       freeBytes = s.bavail * s.bsize;
+      usedBytes = (s.blocks - s.bfree) * s.bsize;
     } catch {
       // keep the zeros
     }
-    out.push({ ...m, sizeBytes, freeBytes });
+    out.push({ ...m, sizeBytes, freeBytes, usedBytes });
   }
   return out;
 }

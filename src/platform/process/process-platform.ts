@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, statfs, writeFile } from "node:fs/promises";
 import { cpus, freemem, loadavg, networkInterfaces, totalmem, uptime } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { CairnError } from "../../errors/index.js";
 import { bootEntry, bootEntryFileName, countedBootName, entrySlot, loaderConf, parseLoaderEntry, selectDefaultEntry } from "../../machinery/boot/index.js";
 import { DirBootStore } from "../dir-boot-store.js";
-import type { BootIdentity, LinkStatus, MountInfo, NetworkSpec, Platform, SlotName, StatsSnapshot } from "../platform.js";
+// Plain /proc readers (no koffi): a process-mode node on a Linux host reads its own process tree and sockets.
+import { readMeminfo, readProcesses, readSockets, socketInodes } from "../linux/inspect.js";
+import type { BootIdentity, LinkStatus, MachineInspector, MountInfo, NetworkSpec, Platform, SlotName, StatsSnapshot } from "../platform.js";
 
 export interface ProcessPlatformOptions {
   /** The node's directory: stands in for the STATE and EPHEMERAL partitions. */
@@ -110,12 +112,54 @@ export class ProcessPlatform implements Platform {
     throw new CairnError("FAILED_PRECONDITION", "a process-mode node has no kernel of its own: dmesg is served on metal nodes only");
   }
 
+  /** The stand-in areas, with the usage of the host file system they live on. */
   async mounts(): Promise<readonly MountInfo[]> {
-    return [
-      { source: this.paths.state, target: "/system/state", fstype: "dir", options: "rw", readOnly: false, sizeBytes: 0, freeBytes: 0 },
-      { source: this.paths.ephemeral, target: "/var", fstype: "dir", options: "rw", readOnly: false, sizeBytes: 0, freeBytes: 0 },
-    ];
+    const area = async (source: string, target: string): Promise<MountInfo> => {
+      const s = await statfs(source).catch(() => undefined);
+      const sizes = s ? { sizeBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize, usedBytes: (s.blocks - s.bfree) * s.bsize } : { sizeBytes: 0, freeBytes: 0, usedBytes: 0 };
+      return { source, target, fstype: "dir", options: "rw", readOnly: false, ...sizes };
+    };
+    return [await area(this.paths.state, "/system/state"), await area(this.paths.ephemeral, "/var")];
   }
+
+  /**
+   * The host-process equivalents of a node's machine state: this process
+   * and its descendants, the host's memory, the stand-in areas as
+   * "directory" devices, and this process's own sockets.
+   */
+  readonly inspect: MachineInspector = {
+    processes: async () => {
+      const all = await readProcesses();
+      const mine = new Set([process.pid]);
+      // Parents have lower pids most of the time, but not always: iterate to a fixed point.
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const p of all) if (!mine.has(p.pid) && mine.has(p.ppid)) grew = mine.add(p.pid).size > 0;
+      }
+      return all.filter((p) => mine.has(p.pid));
+    },
+    meminfo: () => readMeminfo(),
+    blockDevices: async () =>
+      (await this.mounts()).map((m) => ({
+        name: m.source,
+        type: "directory",
+        parent: "",
+        sizeBytes: m.sizeBytes,
+        partitionNumber: 0,
+        partitionLabel: m.target === "/var" ? "EPHEMERAL" : "STATE",
+        readOnly: false,
+        model: "",
+        mountpoints: [m.target],
+        fstype: m.fstype,
+        fsSizeBytes: m.sizeBytes,
+        fsUsedBytes: m.usedBytes,
+        fsAvailableBytes: m.freeBytes,
+      })),
+    sockets: async () => readSockets(await socketInodes("self")),
+  };
+
+  /** Process mode has no kernel log of its own to write to. */
+  writeKernelLog(): void {}
 
   async stats(): Promise<StatsSnapshot> {
     const [l1, l5, l15] = loadavg();

@@ -13,7 +13,12 @@ export function logHandlers(env: HandlerEnv, node: NodeApi): Pick<MachineService
         throw new CairnError("NOT_FOUND", `no log for service "${req.service}"`, { hint: `known services: ${known.join(", ")}` });
       }
       await replayAndFollow({
-        replay: () => node.logs.tail(req.service, req.tailLines),
+        replay: () => {
+          const kept = node.logs.tail(req.service, 0);
+          const since = req.sinceSeconds > 0 ? Date.now() - req.sinceSeconds * 1000 : -Infinity;
+          const recent = kept.filter((l) => l.timeUnixMs >= since);
+          return req.tailLines > 0 ? recent.slice(-req.tailLines) : recent;
+        },
         subscribe: (fn) => node.logs.subscribe((l) => l.service === req.service && fn(l)),
         follow: req.follow,
         signal: ctx.signal,
@@ -22,13 +27,9 @@ export function logHandlers(env: HandlerEnv, node: NodeApi): Pick<MachineService
     }),
     dmesg: serverStream(env, "dmesg", async (req, ctx, send) => {
       const tail = req.tailLines > 0 ? req.tailLines : 0;
-      const kept: Parameters<typeof send>[0][] = [];
-      for await (const r of node.platform.kernelLog({ follow: req.follow, signal: ctx.signal })) {
-        const entry = { seq: r.seq, facility: r.facility, priority: r.priority, monotonicUs: r.monotonicUs, message: r.message };
-        if (req.follow) await send(entry);
-        else kept.push(entry);
+      for await (const r of node.platform.kernelLog({ follow: req.follow, signal: ctx.signal, tail })) {
+        await send({ seq: r.seq, facility: r.facility, priority: r.priority, monotonicUs: r.monotonicUs, message: r.message });
       }
-      for (const e of tail > 0 ? kept.slice(-tail) : kept) await send(e);
     }),
     events: serverStream(env, "events", async (req, ctx, send) => {
       await replayAndFollow({

@@ -22,6 +22,11 @@ export interface LogsRequest {
    * that are kept.
    */
   tailLines: number;
+  /**
+   * since_seconds keeps only lines written in the last N seconds by the
+   * node's clock (0: no limit); combined with tail_lines, both apply.
+   */
+  sinceSeconds: number;
 }
 
 /** LogEntry is one log line. */
@@ -40,7 +45,10 @@ export interface LogEntry {
 export interface DmesgRequest {
   /** follow keeps the stream open for new kernel messages. */
   follow: boolean;
-  /** tail_lines sends only the last N lines first; 0 sends all. */
+  /**
+   * tail_lines sends only the last N lines first (also when following);
+   * 0 sends all.
+   */
   tailLines: number;
 }
 
@@ -59,7 +67,7 @@ export interface KernelLogEntry {
 }
 
 function createBaseLogsRequest(): LogsRequest {
-  return { service: "", follow: false, tailLines: 0 };
+  return { service: "", follow: false, tailLines: 0, sinceSeconds: 0 };
 }
 
 export const LogsRequest: MessageFns<LogsRequest> = {
@@ -72,6 +80,9 @@ export const LogsRequest: MessageFns<LogsRequest> = {
     }
     if (message.tailLines !== 0) {
       writer.uint32(24).int32(message.tailLines);
+    }
+    if (message.sinceSeconds !== 0) {
+      writer.uint32(32).uint32(message.sinceSeconds);
     }
     return writer;
   },
@@ -113,6 +124,14 @@ export const LogsRequest: MessageFns<LogsRequest> = {
             message.tailLines = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.sinceSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -134,6 +153,11 @@ export const LogsRequest: MessageFns<LogsRequest> = {
         : isSet(object.tail_lines)
         ? globalThis.Number(object.tail_lines)
         : 0,
+      sinceSeconds: isSet(object.sinceSeconds)
+        ? globalThis.Number(object.sinceSeconds)
+        : isSet(object.since_seconds)
+        ? globalThis.Number(object.since_seconds)
+        : 0,
     };
   },
 
@@ -148,6 +172,9 @@ export const LogsRequest: MessageFns<LogsRequest> = {
     if (message.tailLines !== 0) {
       obj.tailLines = Math.round(message.tailLines);
     }
+    if (message.sinceSeconds !== 0) {
+      obj.sinceSeconds = Math.round(message.sinceSeconds);
+    }
     return obj;
   },
 
@@ -159,6 +186,7 @@ export const LogsRequest: MessageFns<LogsRequest> = {
     message.service = object.service ?? "";
     message.follow = object.follow ?? false;
     message.tailLines = object.tailLines ?? 0;
+    message.sinceSeconds = object.sinceSeconds ?? 0;
     return message;
   },
 };

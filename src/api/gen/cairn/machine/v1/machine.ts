@@ -30,6 +30,19 @@ import {
 import { Event, EventsRequest } from "./events.js";
 import { DataChunk, FileInfo, ListRequest, ReadRequest } from "./files.js";
 import {
+  CopyRequest,
+  DisksRequest,
+  DisksResponse,
+  MemoryRequest,
+  MemoryResponse,
+  MountsRequest,
+  MountsResponse,
+  NetstatRequest,
+  NetstatResponse,
+  ProcessesRequest,
+  ProcessesResponse,
+} from "./inspect.js";
+import {
   RebootRequest,
   RebootResponse,
   ResetRequest,
@@ -232,8 +245,10 @@ export const MachineServiceService = {
     responseDeserialize: (value: Buffer): FileInfo => FileInfo.decode(value),
   },
   /**
-   * Read streams the contents of a file below an allow-listed path.
-   * Role: admin (file contents may hold secrets).
+   * Read streams the contents of a file within the file allow-list, checked
+   * on the resolved real path: readers may read /var/log only; operators and
+   * admins also /proc, /sys, /run and /etc. Nobody reads STATE (keys and
+   * config), raw devices or the escape hatches of /proc. Role: reader.
    */
   read: {
     path: "/cairn.machine.v1.MachineService/Read" as const,
@@ -243,6 +258,76 @@ export const MachineServiceService = {
     requestDeserialize: (value: Buffer): ReadRequest => ReadRequest.decode(value),
     responseSerialize: (value: DataChunk): Buffer => Buffer.from(DataChunk.encode(value).finish()),
     responseDeserialize: (value: Buffer): DataChunk => DataChunk.decode(value),
+  },
+  /**
+   * Copy streams a gzip-compressed tar archive of a file or directory within
+   * the file allow-list (same rules as Read, per entry); entries that may
+   * not be read are left out. Role: reader.
+   */
+  copy: {
+    path: "/cairn.machine.v1.MachineService/Copy" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: CopyRequest): Buffer => Buffer.from(CopyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyRequest => CopyRequest.decode(value),
+    responseSerialize: (value: DataChunk): Buffer => Buffer.from(DataChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DataChunk => DataChunk.decode(value),
+  },
+  /** Processes lists the node's processes (ps). Role: reader. */
+  processes: {
+    path: "/cairn.machine.v1.MachineService/Processes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ProcessesRequest): Buffer => Buffer.from(ProcessesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProcessesRequest => ProcessesRequest.decode(value),
+    responseSerialize: (value: ProcessesResponse): Buffer => Buffer.from(ProcessesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProcessesResponse => ProcessesResponse.decode(value),
+  },
+  /** Memory reports /proc/meminfo. Role: reader. */
+  memory: {
+    path: "/cairn.machine.v1.MachineService/Memory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MemoryRequest): Buffer => Buffer.from(MemoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MemoryRequest => MemoryRequest.decode(value),
+    responseSerialize: (value: MemoryResponse): Buffer => Buffer.from(MemoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MemoryResponse => MemoryResponse.decode(value),
+  },
+  /**
+   * Disks lists block devices and partitions with GPT labels, sizes and the
+   * usage of mounted file systems. Role: reader.
+   */
+  disks: {
+    path: "/cairn.machine.v1.MachineService/Disks" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DisksRequest): Buffer => Buffer.from(DisksRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DisksRequest => DisksRequest.decode(value),
+    responseSerialize: (value: DisksResponse): Buffer => Buffer.from(DisksResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DisksResponse => DisksResponse.decode(value),
+  },
+  /**
+   * Mounts lists mounted file systems with read-only flags and usage.
+   * Role: reader.
+   */
+  mounts: {
+    path: "/cairn.machine.v1.MachineService/Mounts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MountsRequest): Buffer => Buffer.from(MountsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MountsRequest => MountsRequest.decode(value),
+    responseSerialize: (value: MountsResponse): Buffer => Buffer.from(MountsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MountsResponse => MountsResponse.decode(value),
+  },
+  /** Netstat lists TCP and UDP sockets. Role: reader. */
+  netstat: {
+    path: "/cairn.machine.v1.MachineService/Netstat" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: NetstatRequest): Buffer => Buffer.from(NetstatRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): NetstatRequest => NetstatRequest.decode(value),
+    responseSerialize: (value: NetstatResponse): Buffer => Buffer.from(NetstatResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): NetstatResponse => NetstatResponse.decode(value),
   },
 } as const;
 
@@ -297,10 +382,34 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
   /** List lists files below an allow-listed path. Role: reader. */
   list: handleServerStreamingCall<ListRequest, FileInfo>;
   /**
-   * Read streams the contents of a file below an allow-listed path.
-   * Role: admin (file contents may hold secrets).
+   * Read streams the contents of a file within the file allow-list, checked
+   * on the resolved real path: readers may read /var/log only; operators and
+   * admins also /proc, /sys, /run and /etc. Nobody reads STATE (keys and
+   * config), raw devices or the escape hatches of /proc. Role: reader.
    */
   read: handleServerStreamingCall<ReadRequest, DataChunk>;
+  /**
+   * Copy streams a gzip-compressed tar archive of a file or directory within
+   * the file allow-list (same rules as Read, per entry); entries that may
+   * not be read are left out. Role: reader.
+   */
+  copy: handleServerStreamingCall<CopyRequest, DataChunk>;
+  /** Processes lists the node's processes (ps). Role: reader. */
+  processes: handleUnaryCall<ProcessesRequest, ProcessesResponse>;
+  /** Memory reports /proc/meminfo. Role: reader. */
+  memory: handleUnaryCall<MemoryRequest, MemoryResponse>;
+  /**
+   * Disks lists block devices and partitions with GPT labels, sizes and the
+   * usage of mounted file systems. Role: reader.
+   */
+  disks: handleUnaryCall<DisksRequest, DisksResponse>;
+  /**
+   * Mounts lists mounted file systems with read-only flags and usage.
+   * Role: reader.
+   */
+  mounts: handleUnaryCall<MountsRequest, MountsResponse>;
+  /** Netstat lists TCP and UDP sockets. Role: reader. */
+  netstat: handleUnaryCall<NetstatRequest, NetstatResponse>;
 }
 
 export interface MachineServiceClient extends Client {
@@ -517,11 +626,106 @@ export interface MachineServiceClient extends Client {
   list(request: ListRequest, options?: Partial<CallOptions>): ClientReadableStream<FileInfo>;
   list(request: ListRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<FileInfo>;
   /**
-   * Read streams the contents of a file below an allow-listed path.
-   * Role: admin (file contents may hold secrets).
+   * Read streams the contents of a file within the file allow-list, checked
+   * on the resolved real path: readers may read /var/log only; operators and
+   * admins also /proc, /sys, /run and /etc. Nobody reads STATE (keys and
+   * config), raw devices or the escape hatches of /proc. Role: reader.
    */
   read(request: ReadRequest, options?: Partial<CallOptions>): ClientReadableStream<DataChunk>;
   read(request: ReadRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<DataChunk>;
+  /**
+   * Copy streams a gzip-compressed tar archive of a file or directory within
+   * the file allow-list (same rules as Read, per entry); entries that may
+   * not be read are left out. Role: reader.
+   */
+  copy(request: CopyRequest, options?: Partial<CallOptions>): ClientReadableStream<DataChunk>;
+  copy(request: CopyRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<DataChunk>;
+  /** Processes lists the node's processes (ps). Role: reader. */
+  processes(
+    request: ProcessesRequest,
+    callback: (error: ServiceError | null, response: ProcessesResponse) => void,
+  ): ClientUnaryCall;
+  processes(
+    request: ProcessesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ProcessesResponse) => void,
+  ): ClientUnaryCall;
+  processes(
+    request: ProcessesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ProcessesResponse) => void,
+  ): ClientUnaryCall;
+  /** Memory reports /proc/meminfo. Role: reader. */
+  memory(
+    request: MemoryRequest,
+    callback: (error: ServiceError | null, response: MemoryResponse) => void,
+  ): ClientUnaryCall;
+  memory(
+    request: MemoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MemoryResponse) => void,
+  ): ClientUnaryCall;
+  memory(
+    request: MemoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MemoryResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Disks lists block devices and partitions with GPT labels, sizes and the
+   * usage of mounted file systems. Role: reader.
+   */
+  disks(
+    request: DisksRequest,
+    callback: (error: ServiceError | null, response: DisksResponse) => void,
+  ): ClientUnaryCall;
+  disks(
+    request: DisksRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DisksResponse) => void,
+  ): ClientUnaryCall;
+  disks(
+    request: DisksRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DisksResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Mounts lists mounted file systems with read-only flags and usage.
+   * Role: reader.
+   */
+  mounts(
+    request: MountsRequest,
+    callback: (error: ServiceError | null, response: MountsResponse) => void,
+  ): ClientUnaryCall;
+  mounts(
+    request: MountsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MountsResponse) => void,
+  ): ClientUnaryCall;
+  mounts(
+    request: MountsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MountsResponse) => void,
+  ): ClientUnaryCall;
+  /** Netstat lists TCP and UDP sockets. Role: reader. */
+  netstat(
+    request: NetstatRequest,
+    callback: (error: ServiceError | null, response: NetstatResponse) => void,
+  ): ClientUnaryCall;
+  netstat(
+    request: NetstatRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: NetstatResponse) => void,
+  ): ClientUnaryCall;
+  netstat(
+    request: NetstatRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: NetstatResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const MachineServiceClient = makeGenericClientConstructor(
