@@ -21,6 +21,8 @@ PACKAGES=(
   containerd runc docker-registry busybox-static
   # TLS audit: the real TLS client (openssl s_client)
   openssl
+  # fleet reboot coordination tests (test/integration/fleet-*): a real etcd, started per test file
+  etcd-server
 )
 
 missing=()

@@ -6,3 +6,4 @@ export { TestCluster, type ConfigDoc } from "./cluster.js";
 export { pollUntil, until } from "./poll.js";
 export { expectCode, grpcError } from "./errors.js";
 export { RawClient, type RawOutcome } from "./raw-client.js";
+export { EtcdServer } from "./etcd.js";
