@@ -118,6 +118,11 @@ export class RebootSemaphore {
     this.badPrefix = `${root}/bad/`;
   }
 
+  /** This node's holder key. */
+  get holderKey(): string {
+    return `${this.holdersPrefix}${this.opts.id}`;
+  }
+
   /** Current holders (live leases only: etcd removed the expired ones). */
   async holders(): Promise<HolderInfo[]> {
     const { kvs } = await this.etcd.range(this.holdersPrefix, prefixEnd(this.holdersPrefix));
@@ -143,7 +148,7 @@ export class RebootSemaphore {
    * ALREADY_EXISTS when this node already holds a slot (resume it instead).
    */
   async tryAcquire(version: string): Promise<Holder | undefined> {
-    const key = `${this.holdersPrefix}${this.opts.id}`;
+    const key = this.holderKey;
     const badKey = `${this.badPrefix}${version}`;
     const { kvs, revision } = await this.etcd.range(this.holdersPrefix, prefixEnd(this.holdersPrefix));
     const bad = (await this.badVersions()).get(version);
