@@ -33,6 +33,8 @@ export const RELOAD_RULES: readonly Rule[] = [
   { prefix: "machine.logging", needsReboot: false, why: "log senders are reconfigured live" },
   { prefix: "machine.api.certSANs", needsReboot: false, why: "the serving certificate is re-minted and hot-swapped" },
   { prefix: "machine.update", needsReboot: false, why: "update keys and channel are read at the next upgrade" },
+  { prefix: "machine.workloads", needsReboot: false, why: "the workload controller reconciles containers live" },
+  { prefix: "machine.registries", needsReboot: false, why: "registry access is read at the next pull" },
   { prefix: "cluster.name", needsReboot: false, why: "the cluster name is metadata only" },
   // Reboot: read once at boot, or changing them live would cut the node off.
   { prefix: "machine.kernel", needsReboot: true, why: "kernel args and modules are read at boot" },

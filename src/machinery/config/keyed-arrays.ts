@@ -14,6 +14,8 @@ export const KEYED_ARRAYS: ReadonlyMap<string, readonly string[]> = new Map([
   ["machine.files", ["path"]],
   // Loading a module twice is meaningless; its name is its identity.
   ["machine.kernel.modules", ["name"]],
+  // A workload's name is its container ID.
+  ["machine.workloads", ["name"]],
 ]);
 
 /** The identity of one item: which key identifies it and that key's value. */

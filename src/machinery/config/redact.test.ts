@@ -6,7 +6,7 @@ import { stringifyMachineConfig } from "./serialize.js";
 import { dummyKeyPem, sampleConfigYaml } from "./testdata/sample.js";
 
 describe("redactMachineConfig", () => {
-  it("replaces the CA key and the etcd client key and nothing else, leaving the input untouched", () => {
+  it("replaces the CA key, the etcd client key and registry passwords and nothing else, leaving the input untouched", () => {
     const cfg = parseMachineConfig(sampleConfigYaml);
     const before = structuredClone(cfg);
     const red = redactMachineConfig(cfg);
@@ -16,7 +16,9 @@ describe("redactMachineConfig", () => {
     expect(cfg.machine.ca.key).toBe(dummyKeyPem);
     const etcd = red.machine.update.coordination!.etcd!;
     const update = { ...red.machine.update, coordination: { etcd: { ...etcd, key: dummyKeyPem } } };
-    expect({ ...red, machine: { ...red.machine, ca: { ...red.machine.ca, key: dummyKeyPem }, update } }).toEqual(cfg);
+    expect(red.machine.registries["registry.example:5000"]?.password).toBe(REDACTED);
+    const registries = { "registry.example:5000": { ...red.machine.registries["registry.example:5000"]!, password: "dummy-registry-password" } };
+    expect({ ...red, machine: { ...red.machine, ca: { ...red.machine.ca, key: dummyKeyPem }, update, registries } }).toEqual(cfg);
   });
 
   it("leaves no secret material in the serialized output", () => {
@@ -35,7 +37,12 @@ describe("redactMachineConfig", () => {
     const cfg = parseMachineConfig(sampleConfigYaml);
     const red = redactMachineConfig(cfg) as unknown as Record<string, unknown>;
     for (const path of SECRET_PATHS) {
-      const value = path.split(".").reduce<unknown>((n, k) => (n as Record<string, unknown> | undefined)?.[k], red);
+      // "*" walks into the first key the sample has there (e.g. its one registry).
+      const step = (n: unknown, k: string): unknown => {
+        const rec = n as Record<string, unknown> | undefined;
+        return k === "*" ? Object.values(rec ?? {})[0] : rec?.[k];
+      };
+      const value = path.split(".").reduce<unknown>(step, red);
       expect(value, path).toBe(REDACTED);
     }
   });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { UPDATE_DEFAULT, UpdateSchema } from "./update-schema.js";
+import { RegistriesSchema, WorkloadSchema } from "./workloads-schema.js";
 
 /**
  * The MachineConfig document, version cairn.dev/v1alpha1. Every object is
@@ -114,6 +115,10 @@ export const MachineSchema = z.strictObject({
       port: z.number().int().min(1).max(65535).default(50000),
     })
     .default({ certSANs: [], port: 50000 }),
+  /** Containers the node runs through containerd (see docs/workloads.md). */
+  workloads: z.array(WorkloadSchema).superRefine(uniqueBy(["name"])).default([]),
+  /** How to reach image registries, by host[:port]. */
+  registries: RegistriesSchema.default({}),
   /** The OS CA: clients are verified against cert; key lets the node mint its serving cert. */
   ca: z.strictObject({ cert: pem("certificate"), key: pem("private key").optional() }),
 });
@@ -136,4 +141,8 @@ export type MachineConfig = z.infer<typeof MachineConfigSchema>;
 export type MachineConfigInput = z.input<typeof MachineConfigSchema>;
 
 /** Field paths that hold secrets: redacted by GetConfiguration, never logged. */
-export const SECRET_PATHS: readonly string[] = ["machine.ca.key", "machine.update.coordination.etcd.key"];
+export const SECRET_PATHS: readonly string[] = [
+  "machine.ca.key",
+  "machine.update.coordination.etcd.key",
+  "machine.registries.*.password",
+];

@@ -78,6 +78,25 @@ ${indent(dummyCertPem, 10)}
 ${indent(dummyKeyPem, 10)}
   api:
     certSANs: [node-1.example]
+  workloads:
+    - name: web
+      image: registry.example:5000/team/web:1.0
+      args: [serve, --port, "8080"]
+      env:
+        MODE: prod
+      mounts:
+        - source: /var/lib/web
+          destination: /data
+      resources:
+        cpu: 0.5
+        memory: 128Mi
+      readOnlyRootfs: true
+  registries:
+    registry.example:5000:
+      ca: |
+${indent(dummyCertPem, 8)}
+      username: puller
+      password: dummy-registry-password
   ca:
     cert: |
 ${indent(dummyCertPem, 6)}
