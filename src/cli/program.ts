@@ -5,6 +5,7 @@ import { registerFiles } from "./commands/files.js";
 import { registerGen } from "./commands/gen.js";
 import { registerGet } from "./commands/config-get.js";
 import { registerInspect } from "./commands/inspect.js";
+import { registerResourcesGet } from "./commands/resources-get.js";
 import { registerNodeInfo } from "./commands/node-info.js";
 import { registerPower } from "./commands/power.js";
 import { registerUpgrade } from "./commands/upgrade.js";
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
     .addOption(new Option("-o, --format <format>", "output format").choices(["table", "json", "yaml"]).default("table"))
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
-  for (const register of [registerGen, registerApplyConfig, registerGet, registerNodeInfo, registerPower, registerUpgrade, registerStreams, registerInspect, registerFiles, registerContexts, registerCluster, registerRelease]) {
+  for (const register of [registerGen, registerApplyConfig, registerGet, registerResourcesGet, registerNodeInfo, registerPower, registerUpgrade, registerStreams, registerInspect, registerFiles, registerContexts, registerCluster, registerRelease]) {
     register(program);
   }
   return program;

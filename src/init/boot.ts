@@ -7,12 +7,13 @@ import { parseMachineConfig, type MachineConfig } from "../machinery/config/inde
 import type { Platform, PowerAction } from "../platform/index.js";
 import { maintenanceCredentials, maintenanceGate, mtlsCredentials, mtlsGate, startApiServer, type ApiServer, type NodeApi } from "../server/index.js";
 import { maintenanceIdentity, servingIdentity } from "./api-identity.js";
-import { applyLiveConfig } from "./config-controllers.js";
+import { ConfigControllers } from "./config-controllers.js";
 import { ConfigService } from "./config-service.js";
 import { ConfigStore } from "./config-store.js";
 import { EventBus } from "./event-bus.js";
 import type { LogStore } from "./log-store.js";
 import { ServiceRegistry } from "./node-services.js";
+import { readResources } from "./resources.js";
 import { DEFAULT_BLESS_GRACE_MS, UpgradeService, waitFor, type HealthCheck } from "./upgrade/index.js";
 
 export interface BootOptions {
@@ -67,21 +68,28 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     setTimeout(() => end(action), 100).unref();
   };
 
+  const controllers = new ConfigControllers({ platform, identity, events, log: log.child({ component: "controllers" }) });
   const config: ConfigService = new ConfigService(
     {
       store,
       events,
       log: log.child({ component: "config" }),
       applyLive: async (next, prev) => {
-        await applyLiveConfig(platform, next, prev, log.child({ component: "controllers" }));
+        await controllers.apply(next, prev);
       },
+      persisting: (cfg) => controllers.persisting(cfg),
       // At first boot (fw_cfg config) the server is not up yet and starts in mTLS directly.
       activated: () => server && setTimeout(() => void switchServer().catch((e) => log.error({ err: e }, "switching to mTLS failed")), 100).unref(),
       reboot: (why) => powerOnce("reboot", why),
     },
     initial,
   );
-  if (initial) await applyLiveConfig(platform, initial, undefined, log.child({ component: "controllers" }));
+  if (initial) {
+    // A failing controller at boot is reported (status, event) but must not stop the node from serving its API.
+    await controllers.apply(initial, undefined).catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, "applying the config at boot failed"));
+  }
+  // The running slot's boot entry carries the persisted config's kernel args (none in maintenance mode).
+  await controllers.persisting(initial).catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, "syncing kernel args to the boot entry failed"));
 
   const upgrades = await UpgradeService.open({
     store: platform.bootStore,
@@ -114,11 +122,13 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     const s = await startApiServer({ listen: `${host}:${port}`, credentials: creds, gate: cfg ? mtlsGate : maintenanceGate, node, log: log.child({ component: "api" }) });
     port = s.port;
     apiSince = Date.now();
+    events.publish("service.state", `apid running (${cfg ? "mTLS" : "maintenance"})`, { service: "apid", state: "Running", port: String(s.port) });
     const addrs = links.flatMap((l) => l.addresses).filter((a) => !a.startsWith("127.") && !a.startsWith("::1"));
     opts.announce(`cairn: machine API on port ${s.port} (${cfg ? "mTLS" : "maintenance"}); addresses: ${addrs.join(", ") || "none"}`);
     return s;
   };
   const switchServer = async () => {
+    if (server) events.publish("service.state", "apid stopping for a restart", { service: "apid", state: "Stopping" });
     await server?.close();
     server = await startServer();
   };
@@ -127,6 +137,15 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     {
       id: "machined",
       info: () => ({ id: "machined", state: "Running", health: "ok", message: `boot ${identity.bootId}`, pid: process.pid, restarts: 0, sinceUnixMs: started }),
+    },
+    {
+      id: "timed",
+      info: () => {
+        const t = controllers.time.status;
+        const state = t.servers.length === 0 ? "Stopped" : t.synced ? "Running" : "Waiting";
+        const message = t.servers.length === 0 ? "no time servers configured" : t.synced ? `synced with ${t.server}, offset ${t.offsetSeconds.toFixed(3)} s` : t.lastError || "syncing";
+        return { id: "timed", state, health: t.synced ? "ok" : t.servers.length === 0 ? "unknown" : "unhealthy", message, pid: process.pid, restarts: 0, sinceUnixMs: t.lastSyncUnixMs || started };
+      },
     },
     {
       id: "apid",
@@ -172,6 +191,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
       rollback: (reboot) => upgrades.rollback(reboot),
     },
     platform,
+    resources: (kind) => readResources(kind, { platform, identity, controllers, config: () => config.active }),
   };
 
   if (config.maintenance) await applyFirstBootConfig(platform, config, log, events);
@@ -191,9 +211,12 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   const action = await ended;
   log.info({ action }, "ending boot");
   config.close();
+  controllers.close();
   upgrades.close();
   await server.close(1000);
   await wipe(platform, pendingWipe, log);
+  // A wiped STATE boots into maintenance mode: the entry loses the old config's kernel args too.
+  if (pendingWipe.includes("state")) await controllers.persisting(undefined).catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, "resetting kernel args failed"));
   await platform.powerAction(action, log);
   return { action, port };
 }

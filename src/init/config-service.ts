@@ -37,6 +37,12 @@ export interface ConfigServiceDeps {
   readonly log: Logger;
   /** Applies the live parts of `next` (controllers). */
   applyLive(next: MachineConfig, prev: MachineConfig | undefined): Promise<void>;
+  /**
+   * A config is about to be persisted for the next boot (active or staged):
+   * prepares what only the boot reads (kernel args in the boot entry). A
+   * failure refuses the apply before anything is written.
+   */
+  persisting?(cfg: MachineConfig): Promise<void>;
   /** The node got its first config: leave maintenance mode. */
   activated(cfg: MachineConfig): void;
   /** Persisted a change that needs a reboot: reboot now. */
@@ -102,10 +108,16 @@ export class ConfigService {
     if (prev === undefined) return this.activateFirst(next, text, base);
 
     switch (mode) {
-      case ApplyMode.APPLY_MODE_STAGED:
+      case ApplyMode.APPLY_MODE_STAGED: {
+        await this.deps.persisting?.(next);
         await this.deps.store.writeStaged(text);
         this.deps.events.publish("config.staged", "config staged for the next boot", { changes: String(changes.length) });
-        return { ...base, message: "config staged: it takes effect at the next boot" };
+        const auto = (req.mode === ApplyMode.APPLY_MODE_AUTO || req.mode === ApplyMode.UNRECOGNIZED) && rebootPaths.length > 0;
+        const message = auto
+          ? `auto: ${rebootPaths.length} change(s) need a reboot (${rebootPaths.join(", ")}): the whole config is staged for the next boot and nothing was applied live; reboot the node (nodectl reboot) when it suits you`
+          : "config staged: it takes effect at the next boot";
+        return { ...base, message, warnings: auto ? [`not applied live: ${rebootPaths.join(", ")} need a reboot`] : [] };
+      }
       case ApplyMode.APPLY_MODE_TRY:
         return this.applyTry(next, prev, req.tryTimeoutSeconds, base);
       case ApplyMode.APPLY_MODE_REBOOT:
@@ -148,10 +160,17 @@ export class ConfigService {
     return { text, next };
   }
 
-  /** AUTO picks REBOOT only when a changed field cannot apply live; NO_REBOOT and TRY refuse such changes. */
+  /**
+   * AUTO never reboots by itself (Talos learnt that implicit reboots surprise
+   * people, and a reboot is an operator's decision: drain first, pick the
+   * moment): when every change applies live it is NO_REBOOT; otherwise the
+   * whole document is STAGED for the next boot, nothing is applied live, and
+   * the response names the fields that forced it. NO_REBOOT and TRY refuse
+   * such changes, naming the fields.
+   */
   private resolveMode(mode: ApplyMode, rebootPaths: string[]): ApplyMode {
     const m = mode === ApplyMode.UNRECOGNIZED ? ApplyMode.APPLY_MODE_AUTO : mode;
-    if (m === ApplyMode.APPLY_MODE_AUTO) return rebootPaths.length > 0 ? ApplyMode.APPLY_MODE_REBOOT : ApplyMode.APPLY_MODE_NO_REBOOT;
+    if (m === ApplyMode.APPLY_MODE_AUTO) return rebootPaths.length > 0 ? ApplyMode.APPLY_MODE_STAGED : ApplyMode.APPLY_MODE_NO_REBOOT;
     if ((m === ApplyMode.APPLY_MODE_NO_REBOOT || m === ApplyMode.APPLY_MODE_TRY) && rebootPaths.length > 0) {
       const name = m === ApplyMode.APPLY_MODE_TRY ? "try" : "no-reboot";
       throw new CairnError("FAILED_PRECONDITION", `mode ${name} cannot apply changes that need a reboot`, {
@@ -194,6 +213,7 @@ export class ConfigService {
   /** Persists first, then switches memory: a crash in between boots the new config. */
   private async commit(text: string, next: MachineConfig): Promise<void> {
     this.cancelTry();
+    await this.deps.persisting?.(next);
     await this.deps.store.writeActive(text);
     await this.deps.store.clearStaged();
     this.activeCfg = next;

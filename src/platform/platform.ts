@@ -29,6 +29,8 @@ export interface PlatformPaths {
 export interface InterfaceSpec {
   readonly name?: string | undefined;
   readonly mac?: string | undefined;
+  /** false sets the link administratively down; absent or true brings it up. */
+  readonly up?: boolean | undefined;
   readonly dhcp: boolean;
   readonly addresses: readonly string[];
   readonly routes: readonly { network: string; gateway?: string | undefined; metric?: number | undefined }[];
@@ -48,6 +50,54 @@ export interface LinkStatus {
   readonly addresses: readonly string[];
   readonly rxBytes: number;
   readonly txBytes: number;
+}
+
+/** One route of the main table, as the kernel reports it. */
+export interface RouteStatus {
+  /** `0.0.0.0/0` for the default route. */
+  readonly destination: string;
+  /** Empty for on-link routes. */
+  readonly gateway: string;
+  readonly link: string;
+  readonly metric: number;
+  readonly family: 4 | 6;
+  /** Who added it: kernel (from an address), static (Cairn), boot, or a number. */
+  readonly protocol: string;
+  /** universe, link, host or a number. */
+  readonly scope: string;
+}
+
+/** A DHCPv4 lease the node holds. */
+export interface DhcpLeaseStatus {
+  readonly link: string;
+  readonly address: string;
+  readonly server: string;
+  readonly router: string;
+  readonly leaseSeconds: number;
+  readonly grantedUnixMs: number;
+  /** T1 and T2 as wall-clock times. */
+  readonly renewUnixMs: number;
+  readonly rebindUnixMs: number;
+  readonly phase: "bound" | "renewing" | "rebinding" | "expired";
+}
+
+/** What resolv.conf says now. */
+export interface ResolverStatus {
+  readonly nameservers: readonly string[];
+  readonly search: readonly string[];
+}
+
+/** The running kernel: its command line and loaded modules. */
+export interface KernelStatus {
+  readonly cmdline: string;
+  readonly modules: readonly string[];
+}
+
+/** What loading kernel modules did. */
+export interface ModuleLoadReport {
+  readonly loaded: readonly string[];
+  readonly alreadyLoaded: readonly string[];
+  readonly failed: readonly { name: string; error: string }[];
 }
 
 export interface KernelLogRecord {
@@ -193,6 +243,24 @@ export interface Platform {
   applySysctls(sysctls: Readonly<Record<string, string>>): Promise<void>;
   configureNetwork(spec: NetworkSpec, log: Logger): Promise<readonly LinkStatus[]>;
   links(): Promise<readonly LinkStatus[]>;
+
+  /** The kernel's hostname (uname nodename). */
+  hostname(): Promise<string>;
+  /** Main-table routes read back from the kernel (rtnetlink). */
+  routes(): Promise<readonly RouteStatus[]>;
+  /** DHCP leases held now. */
+  dhcpLeases(): readonly DhcpLeaseStatus[];
+  /** Nameservers and search domains as written to resolv.conf. */
+  resolvers(): Promise<ResolverStatus>;
+  /** Current values from /proc/sys; undefined for a key the kernel does not have. */
+  readSysctls(keys: readonly string[]): Promise<Record<string, string | undefined>>;
+  /** /proc/cmdline and /proc/modules. */
+  kernel(): Promise<KernelStatus>;
+  /** Loads modules and their dependencies in modules.dep order; a module the kernel lacks is reported, not thrown. */
+  loadModules(names: readonly string[], log: Logger): Promise<ModuleLoadReport>;
+  /** Steps CLOCK_REALTIME to a Unix time in ms (clock_settime). */
+  setClock(unixMs: number): Promise<void>;
+
 
   /**
    * Kernel log records; `follow` keeps yielding until the signal aborts.

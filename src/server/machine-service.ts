@@ -6,6 +6,7 @@ import { inspectHandlers } from "./handlers/inspect.js";
 import { lifecycleHandlers } from "./handlers/lifecycle.js";
 import { logHandlers } from "./handlers/logs.js";
 import { nodeInfoHandlers } from "./handlers/node-info.js";
+import { resourceHandlers } from "./handlers/resources.js";
 import { serviceHandlers } from "./handlers/services.js";
 import type { NodeApi } from "./node-api.js";
 
@@ -22,6 +23,7 @@ export function machineService(env: HandlerEnv, node: NodeApi): MachineServiceSe
     ...logHandlers(env, node),
     ...fileHandlers(env, node),
     ...inspectHandlers(env, node),
+    ...resourceHandlers(env, node),
   } satisfies MachineServiceServer;
   return impl;
 }

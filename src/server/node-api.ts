@@ -2,6 +2,8 @@ import type {
   ApplyConfigurationRequest,
   ApplyConfigurationResponse,
   GetConfigurationResponse,
+  GetResourcesResponse,
+  ResourceKind,
   RollbackResponse,
   ServiceAction,
   ServiceInfo,
@@ -61,4 +63,6 @@ export interface NodeApi {
     rollback(reboot: boolean): Promise<RollbackResponse>;
   };
   readonly platform: Pick<Platform, "kernelLog" | "stats" | "hostPath" | "mounts" | "inspect" | "paths">;
+  /** One kind of observed state (GetResources). */
+  resources(kind: ResourceKind): Promise<GetResourcesResponse>;
 }

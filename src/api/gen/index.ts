@@ -8,6 +8,7 @@ export { RebootRequest, RebootResponse, ShutdownRequest, ShutdownResponse, Reset
 export { LogsRequest, LogEntry, DmesgRequest, KernelLogEntry } from "./cairn/machine/v1/logs.js";
 export { MachineServiceService, MachineServiceClient } from "./cairn/machine/v1/machine.js";
 export type { MachineServiceServer } from "./cairn/machine/v1/machine.js";
+export { ResourceKind, resourceKindFromJSON, resourceKindToJSON, GetResourcesRequest, ControllerState, HostnameResource, LinkResource, AddressResource, RouteResource, ResolverResource, TimeResource, SysctlResource, FileResource, KernelResource, GetResourcesResponse } from "./cairn/machine/v1/resources.js";
 export { ServiceAction, serviceActionFromJSON, serviceActionToJSON, ServiceListRequest, ServiceInfo, ServiceListResponse, ServiceControlRequest, ServiceControlResponse } from "./cairn/machine/v1/services.js";
 export { StatsRequest, MemoryStats, CpuStats, LoadStats, DiskStats, MountStats, NetworkStats, StatsResponse } from "./cairn/machine/v1/stats.js";
 export { UpgradeHeader, UpgradeRequest, UpgradeResponse } from "./cairn/machine/v1/upgrade.js";

@@ -10,6 +10,8 @@ import {
   type EventsRequest,
   type FileInfo,
   type GetConfigurationResponse,
+  type GetResourcesResponse,
+  type ResourceKind,
   type KernelLogEntry,
   type ListRequest,
   type LogEntry,
@@ -89,6 +91,9 @@ export class MachineClient {
   }
   serviceControl(id: string, action: ServiceAction): Promise<ServiceControlResponse> {
     return this.unary(this.raw.serviceControl as Unary<object, ServiceControlResponse>, { id, action });
+  }
+  getResources(kind: ResourceKind): Promise<GetResourcesResponse> {
+    return this.unary(this.raw.getResources as Unary<object, GetResourcesResponse>, { kind });
   }
   stats(): Promise<StatsResponse> {
     return this.unary(this.raw.stats as Unary<object, StatsResponse>, {});

@@ -26,10 +26,11 @@ export const RELOAD_RULES: readonly Rule[] = [
   // Live: a controller re-applies these on every config change.
   { prefix: "machine.hostname", needsReboot: false, why: "sethostname is applied live" },
   { prefix: "machine.network", needsReboot: false, why: "links, addresses and routes are reconciled live via netlink" },
-  { prefix: "machine.time", needsReboot: false, why: "the time sync client is restarted with the new servers" },
+  { prefix: "machine.time", needsReboot: false, why: "the SNTP client is restarted with the new servers" },
   { prefix: "machine.sysctls", needsReboot: false, why: "sysctls are written to /proc/sys live" },
   { prefix: "machine.files", needsReboot: false, why: "files are written to the writable overlays live" },
-  { prefix: "machine.env", needsReboot: false, why: "services pick up the environment when restarted" },
+  { prefix: "machine.env", needsReboot: false, why: "machined's environment is updated live; services it starts inherit it" },
+  { prefix: "machine.kernel.modules", needsReboot: false, why: "modules are loaded live (finit_module); a module dropped from the list stays loaded until the next boot" },
   { prefix: "machine.logging", needsReboot: false, why: "log senders are reconfigured live" },
   { prefix: "machine.api.certSANs", needsReboot: false, why: "the serving certificate is re-minted and hot-swapped" },
   { prefix: "machine.update", needsReboot: false, why: "update keys and channel are read at the next upgrade" },
@@ -37,7 +38,7 @@ export const RELOAD_RULES: readonly Rule[] = [
   { prefix: "machine.registries", needsReboot: false, why: "registry access is read at the next pull" },
   { prefix: "cluster.name", needsReboot: false, why: "the cluster name is metadata only" },
   // Reboot: read once at boot, or changing them live would cut the node off.
-  { prefix: "machine.kernel", needsReboot: true, why: "kernel args and modules are read at boot" },
+  { prefix: "machine.kernel", needsReboot: true, why: "kernel args are written to the boot entry and read by the kernel at the next boot" },
   { prefix: "machine.install", needsReboot: true, why: "the install disk is used by the installer at boot" },
   { prefix: "machine.ca", needsReboot: true, why: "the trust root changes: clients and the serving cert must switch together" },
   { prefix: "machine.api.port", needsReboot: true, why: "the API listener binds its port at start" },

@@ -52,6 +52,8 @@ export const InterfaceSchema = z
     name: z.string().min(1).max(15).optional(),
     /** Hardware address selecting the link when names are not stable. */
     mac: mac.optional(),
+    /** false sets the link administratively down; absent means up. */
+    up: z.boolean().optional(),
     dhcp: z.boolean().default(false),
     addresses: z.array(cidr).default([]),
     routes: z.array(RouteSchema).default([]),
@@ -94,7 +96,14 @@ export const MachineSchema = z.strictObject({
   kernel: z
     .strictObject({
       /** Extra kernel command-line arguments (take effect at the next boot). */
-      args: z.array(z.string().min(1)).default([]),
+      args: z
+        .array(
+          z
+            .string()
+            .regex(/^[^\s"]+$/, "must be one argument: no spaces, tabs, newlines or quotes")
+            .refine((a) => !/^cairn\.slot=/.test(a), { message: "cairn.slot is set by the boot entry, not by config" }),
+        )
+        .default([]),
       /** Extra kernel modules to load at boot. */
       modules: z
         .array(z.strictObject({ name: z.string().min(1) }))

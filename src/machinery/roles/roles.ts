@@ -48,6 +48,7 @@ export const RULES: Readonly<Record<MethodName, readonly Role[]>> = {
   disks: READER,
   mounts: READER,
   netstat: READER,
+  getResources: READER,
 };
 
 /** Methods served in maintenance mode, before the node has a config or a CA. */

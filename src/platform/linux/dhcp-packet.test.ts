@@ -69,6 +69,7 @@ describe("DHCP codec", () => {
       mtu: undefined,
       leaseSeconds: 86400,
       renewSeconds: 43200,
+      rebindSeconds: 75600,
       serverId: "10.0.2.2",
     });
   });

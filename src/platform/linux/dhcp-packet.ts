@@ -22,6 +22,7 @@ export const DhcpOption = {
   SERVER_ID: 54,
   PARAM_REQUEST: 55,
   RENEWAL_T1: 58,
+  REBINDING_T2: 59,
   CLIENT_ID: 61,
   END: 255,
 } as const;
@@ -56,6 +57,8 @@ export interface DhcpLease {
   readonly mtu: number | undefined;
   readonly leaseSeconds: number;
   readonly renewSeconds: number;
+  /** T2: when a client that could not renew with its server asks any server (RFC 2131 §4.4.5). */
+  readonly rebindSeconds: number;
   readonly serverId: string;
 }
 
@@ -133,6 +136,7 @@ const PARAMS = Buffer.from([
   DhcpOption.MTU,
   DhcpOption.LEASE_TIME,
   DhcpOption.RENEWAL_T1,
+  DhcpOption.REBINDING_T2,
 ]);
 
 function clientMessage(type: number, xid: number, mac: string, extra: [number, Buffer][]): DhcpMessage {
@@ -169,6 +173,38 @@ export function buildRequest(xid: number, mac: string, requestedIp: string, serv
   );
 }
 
+/**
+ * REQUEST in the RENEWING (T1) or REBINDING (T2) state: the client already
+ * holds `ciaddr` and names it there, with no requested-ip or server-id
+ * option (RFC 2131 §4.3.2); the server answers to ciaddr, so no broadcast flag.
+ */
+export function buildRenew(xid: number, mac: string, ciaddr: string): Buffer {
+  return encodeDhcp({ ...clientMessage(DhcpType.REQUEST, xid, mac, []), flags: 0, ciaddr });
+}
+
+/** Where a lease stands `elapsed` seconds after it was granted, and when the client should act next. */
+export interface LeasePlan {
+  readonly phase: "bound" | "renewing" | "rebinding" | "expired";
+  /** Seconds until the next renewal attempt (or until discovery must restart). */
+  readonly wakeInSeconds: number;
+}
+
+/**
+ * RFC 2131 §4.4.5 timeline: bound until T1; then RENEWING with the server
+ * that granted the lease until T2; then REBINDING with any server until the
+ * lease ends. While retrying, wait half the time left to the next boundary,
+ * at least 60 s (but never past the boundary).
+ */
+export function leasePlan(lease: Pick<DhcpLease, "leaseSeconds" | "renewSeconds" | "rebindSeconds">, elapsed: number): LeasePlan {
+  const t1 = Math.min(lease.renewSeconds, lease.leaseSeconds);
+  const t2 = Math.max(t1, Math.min(lease.rebindSeconds, lease.leaseSeconds));
+  const retry = (until: number) => Math.min(until - elapsed, Math.max(60, (until - elapsed) / 2));
+  if (elapsed < t1) return { phase: "bound", wakeInSeconds: t1 - elapsed };
+  if (elapsed < t2) return { phase: "renewing", wakeInSeconds: retry(t2) };
+  if (elapsed < lease.leaseSeconds) return { phase: "rebinding", wakeInSeconds: retry(lease.leaseSeconds) };
+  return { phase: "expired", wakeInSeconds: 0 };
+}
+
 /** The lease an ACK grants. Missing lease time means infinite (RFC 2132 §9.2 default is server policy). */
 export function leaseFromAck(msg: DhcpMessage): DhcpLease {
   const o = msg.options;
@@ -184,6 +220,7 @@ export function leaseFromAck(msg: DhcpMessage): DhcpLease {
     mtu: o.get(DhcpOption.MTU)?.readUInt16BE(0),
     leaseSeconds,
     renewSeconds: o.get(DhcpOption.RENEWAL_T1)?.readUInt32BE(0) ?? Math.floor(leaseSeconds / 2),
+    rebindSeconds: o.get(DhcpOption.REBINDING_T2)?.readUInt32BE(0) ?? Math.floor(leaseSeconds * 0.875),
     serverId: ipv4List(o.get(DhcpOption.SERVER_ID))[0] ?? msg.siaddr,
   };
 }

@@ -1,7 +1,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { acquireLease, type DhcpTransport } from "./dhcp.js";
-import { decodeDhcp, DhcpOption, DhcpType, encodeDhcp, messageType } from "./dhcp-packet.js";
+import { acquireLease, renewLease, type DhcpTransport } from "./dhcp.js";
+import { decodeDhcp, DhcpOption, DhcpType, encodeDhcp, leaseFromAck, leasePlan, messageType } from "./dhcp-packet.js";
 
 const MAC = "52:54:00:12:34:56";
 const log = pino({ level: "silent" });
@@ -45,6 +45,13 @@ function fakeServer(opts: { dropFirst?: number; nakFirst?: boolean; noise?: bool
       // Traffic for someone else must be ignored by the client.
       if (opts.noise) queue.push(reply((m.xid + 99) >>> 0, DhcpType.ACK));
       if (type === DhcpType.DISCOVER) queue.push(reply(m.xid, DhcpType.OFFER));
+      if (type === DhcpType.REQUEST && m.ciaddr !== "0.0.0.0") {
+        // RENEWING/REBINDING: the held address is in ciaddr, no requested-ip, no broadcast flag.
+        expect(m.options.has(DhcpOption.REQUESTED_IP)).toBe(false);
+        expect(m.flags).toBe(0);
+        queue.push(reply(m.xid, opts.nakFirst ? DhcpType.NAK : DhcpType.ACK));
+        return;
+      }
       if (type === DhcpType.REQUEST) {
         expect(m.options.get(DhcpOption.REQUESTED_IP)).toEqual(Buffer.from([10, 0, 2, 15]));
         queue.push(reply(m.xid, opts.nakFirst && !naked ? DhcpType.NAK : DhcpType.ACK));
@@ -99,6 +106,39 @@ describe("DHCP client state machine", () => {
       message: "DHCP on eth0: no lease within 300 ms",
     });
     expect(s.isClosed()).toBe(true);
+  });
+});
+
+describe("DHCP lease renewal (RFC 2131 4.4.5)", () => {
+  it("renews with ciaddr and gets the lease back", async () => {
+    const s = fakeServer();
+    const lease = await renewLease({ ifname: "eth0", mac: MAC, ciaddr: "10.0.2.15", timeoutMs: 2000, log, transport: s.t });
+    expect(lease).toMatchObject({ address: "10.0.2.15", leaseSeconds: 86400, renewSeconds: 43200, rebindSeconds: 75600 });
+    expect(s.seen).toEqual([DhcpType.REQUEST]);
+    expect(s.isClosed()).toBe(true);
+  });
+
+  it("a NAK to a renewal is ABORTED (drop the address, rediscover)", async () => {
+    const s = fakeServer({ nakFirst: true });
+    await expect(renewLease({ ifname: "eth0", mac: MAC, ciaddr: "10.0.2.15", timeoutMs: 2000, log, transport: s.t })).rejects.toMatchObject({ code: "ABORTED" });
+  });
+
+  it("plans T1, T2 and expiry with half-the-remaining-time retries of at least 60 s", () => {
+    const l = { leaseSeconds: 1000, renewSeconds: 500, rebindSeconds: 875 };
+    expect(leasePlan(l, 0)).toEqual({ phase: "bound", wakeInSeconds: 500 });
+    expect(leasePlan(l, 500)).toEqual({ phase: "renewing", wakeInSeconds: 187.5 });
+    expect(leasePlan(l, 800)).toEqual({ phase: "renewing", wakeInSeconds: 60 });
+    expect(leasePlan(l, 850)).toEqual({ phase: "renewing", wakeInSeconds: 25 });
+    expect(leasePlan(l, 875)).toEqual({ phase: "rebinding", wakeInSeconds: 62.5 });
+    expect(leasePlan(l, 1000)).toEqual({ phase: "expired", wakeInSeconds: 0 });
+    // T1/T2 from the server win over the defaults; a missing T2 is 7/8 of the lease.
+    const options = new Map([
+      [DhcpOption.MESSAGE_TYPE, Buffer.from([5])],
+      [DhcpOption.LEASE_TIME, Buffer.from([0, 0, 3, 232])],
+      [DhcpOption.RENEWAL_T1, Buffer.from([0, 0, 0, 100])],
+    ]);
+    const ack = decodeDhcp(encodeDhcp({ op: 2, xid: 1, flags: 0, ciaddr: "0.0.0.0", yiaddr: "10.0.2.15", siaddr: "10.0.2.2", giaddr: "0.0.0.0", chaddr: MAC, options }))!;
+    expect(leaseFromAck(ack)).toMatchObject({ leaseSeconds: 1000, renewSeconds: 100, rebindSeconds: 875 });
   });
 });
 

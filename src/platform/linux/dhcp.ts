@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { CairnError } from "../../errors/index.js";
-import { buildDiscover, buildRequest, decodeDhcp, DhcpOption, DhcpType, leaseFromAck, messageType, type DhcpLease } from "./dhcp-packet.js";
+import { buildDiscover, buildRenew, buildRequest, decodeDhcp, DhcpOption, DhcpType, leaseFromAck, messageType, type DhcpLease } from "./dhcp-packet.js";
 import { errnoName } from "./errno.js";
 import { check, lastErrno, libc } from "./libc.js";
 
@@ -147,6 +147,34 @@ export async function acquireLease(opts: {
     throw new CairnError("DEADLINE_EXCEEDED", `DHCP on ${opts.ifname}: no lease within ${opts.timeoutMs} ms`, {
       cause: lastSendError,
     });
+  } finally {
+    t.close();
+  }
+}
+
+/**
+ * Extends a held lease (RENEWING at T1, REBINDING at T2): REQUEST with
+ * ciaddr, retransmitted after 2, 4, 4… s until `timeoutMs`. Resolves the
+ * ACK's lease; ABORTED on NAK (the caller must drop the address and
+ * rediscover), DEADLINE_EXCEEDED when no server answered.
+ */
+export async function renewLease(opts: { ifname: string; mac: string; ciaddr: string; timeoutMs: number; log: Logger; transport?: DhcpTransport; xid?: number }): Promise<DhcpLease> {
+  const t = opts.transport ?? openDhcpSocket(opts.ifname);
+  const deadline = Date.now() + opts.timeoutMs;
+  const xid = opts.xid ?? Math.floor(Math.random() * 0x100000000);
+  try {
+    for (let attempt = 1; Date.now() < deadline; attempt++) {
+      try {
+        t.send(buildRenew(xid, opts.mac, opts.ciaddr));
+      } catch (e) {
+        opts.log.debug({ err: e, ifname: opts.ifname }, "DHCP renew send failed, will retry");
+      }
+      const reply = await awaitReply(t, xid, opts.mac, [DhcpType.ACK, DhcpType.NAK], Math.min(deadline, Date.now() + Math.min(2000 * attempt, 4000)));
+      if (!reply) continue;
+      if (reply.type === DhcpType.NAK) throw new CairnError("ABORTED", `DHCP on ${opts.ifname}: the server refused to extend ${opts.ciaddr} (NAK)`);
+      return leaseFromAck(reply.msg);
+    }
+    throw new CairnError("DEADLINE_EXCEEDED", `DHCP on ${opts.ifname}: no answer to renewing ${opts.ciaddr} within ${opts.timeoutMs} ms`);
   } finally {
     t.close();
   }

@@ -94,6 +94,14 @@ export class InetControl {
     check(libc().ioctl(this.#fd, SIOCSIFFLAGS, req), `bring ${name} up`);
   }
 
+  /** Clears IFF_UP, keeping the other flags: the link stays configured but passes no traffic. */
+  linkDown(name: string): void {
+    const req = ifreq(name);
+    check(libc().ioctl(this.#fd, SIOCGIFFLAGS, req), `get flags of ${name}`);
+    req.writeUInt16LE(req.readUInt16LE(16) & ~IFF_UP, 16);
+    check(libc().ioctl(this.#fd, SIOCSIFFLAGS, req), `bring ${name} down`);
+  }
+
   setMtu(name: string, mtu: number): void {
     const req = ifreq(name);
     req.writeInt32LE(mtu, 16);

@@ -33,6 +33,8 @@ export interface Libc {
   prctl(option: number, a2: number, a3: number, a4: number, a5: number): number;
   /** Waits until a terminal fd's output has been transmitted (the serial console before power-off). */
   tcdrain(fd: number): number;
+  /** clock_settime(2) with a 16-byte struct timespec (tv_sec, tv_nsec as int64). */
+  clock_settime(clockId: number, ts: Buffer): number;
   /** unshare(2): tests move their thread into a fresh network namespace to try network ioctls safely. */
   unshare(flags: number): number;
   /** mkfifo(3): the named pipes containerd's shim writes a workload's stdout/stderr into. */
@@ -128,6 +130,7 @@ export function libc(): Libc {
     getrandom: lib.func("long getrandom(void *, size_t, unsigned int)"),
     prctl: lib.func("int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)"),
     unshare: lib.func("int unshare(int)"),
+    clock_settime: lib.func("int clock_settime(int, void *)"),
     tcdrain: lib.func("int tcdrain(int)"),
     mkfifo: lib.func("int mkfifo(const char *, uint32_t)"),
   } as Libc;

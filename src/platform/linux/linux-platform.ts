@@ -4,7 +4,12 @@ import { CairnError } from "../../errors/index.js";
 import type {
   BootIdentity,
   KernelLogRecord,
+  KernelStatus,
   LinkStatus,
+  ModuleLoadReport,
+  ResolverStatus,
+  RouteStatus,
+  DhcpLeaseStatus,
   MountInfo,
   NetworkSpec,
   Platform,
@@ -34,6 +39,7 @@ import { RESOLV_CONF_PATH } from "./resolv-conf.js";
 import { readMounts, readStats } from "./stats.js";
 import { applySysctls } from "./sysctl.js";
 import { readFirstBootConfig } from "./first-boot-config.js";
+import { kernelHostname, readKernelStatus, readResolvers, readRoutes, readSysctls, setRealtimeClock } from "./node-status.js";
 import { DirBootStore } from "../dir-boot-store.js";
 
 /** Where machined mounts the EFI partition (read-write, for upgrades and blessing). */
@@ -90,8 +96,9 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
   const partitionTimeoutMs = opts.partitionTimeoutMs ?? 10_000;
   const mounts = new MountTable();
   const reaper = new OrphanReaper(undefined, { intervalMs: opts.reaperIntervalMs ?? 1000 });
+  const resolvConfPath = opts.resolvConfPath ?? RESOLV_CONF_PATH;
   const network = new NetworkConfigurator({
-    resolvConfPath: opts.resolvConfPath ?? RESOLV_CONF_PATH,
+    resolvConfPath,
     dhcpTimeoutMs: opts.dhcpTimeoutMs ?? 15_000,
   });
   let booted: Promise<BootIdentity> | undefined;
@@ -206,6 +213,38 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
 
     links(): Promise<readonly LinkStatus[]> {
       return readLinks();
+    },
+
+    async hostname(): Promise<string> {
+      return kernelHostname();
+    },
+
+    routes(): Promise<readonly RouteStatus[]> {
+      return readRoutes();
+    },
+
+    dhcpLeases(): readonly DhcpLeaseStatus[] {
+      return network.leases();
+    },
+
+    resolvers(): Promise<ResolverStatus> {
+      return readResolvers(resolvConfPath);
+    },
+
+    readSysctls(keys: readonly string[]): Promise<Record<string, string | undefined>> {
+      return readSysctls(keys);
+    },
+
+    kernel(): Promise<KernelStatus> {
+      return readKernelStatus();
+    },
+
+    async loadModules(names: readonly string[], log: Logger): Promise<ModuleLoadReport> {
+      return loadModules(log.child({ subsystem: "modules" }), { wanted: names, strict: true });
+    },
+
+    async setClock(unixMs: number): Promise<void> {
+      setRealtimeClock(unixMs);
     },
 
     kernelLog(o: { follow: boolean; signal: AbortSignal; tail?: number }): AsyncIterable<KernelLogRecord> {

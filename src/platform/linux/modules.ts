@@ -25,7 +25,7 @@ export interface ModuleLoadResult {
  * driver must not stop the boot; the caller decides whether a failure
  * matters by waiting for the device it needs.
  */
-export function loadModules(log: Logger, opts: { wanted?: readonly string[]; modulesDir?: string } = {}): ModuleLoadResult {
+export function loadModules(log: Logger, opts: { wanted?: readonly string[]; modulesDir?: string; strict?: boolean } = {}): ModuleLoadResult {
   const dir = opts.modulesDir ?? join("/lib/modules", release());
   const result: ModuleLoadResult = { loaded: [], alreadyLoaded: [], failed: [] };
   let depText: string;
@@ -39,7 +39,14 @@ export function loadModules(log: Logger, opts: { wanted?: readonly string[]; mod
   const dep = parseModulesDep(depText);
   if (opts.wanted) {
     const unknown = unknownModules(dep, opts.wanted);
-    if (unknown.length) log.info({ modules: unknown }, "modules not in modules.dep, assumed built in");
+    if (opts.strict) {
+      // Asked for by name (machine config): a module that is neither a file nor built in is an error to report.
+      const builtin = new Set(readOptional(join(dir, "modules.builtin")).split("\n").filter(Boolean).map(moduleName));
+      for (const name of unknown) {
+        if (builtin.has(name.replace(/-/g, "_"))) result.alreadyLoaded.push(name);
+        else result.failed.push({ name, error: `module ${name} is not in ${dir}/modules.dep nor built into the kernel` });
+      }
+    } else if (unknown.length) log.info({ modules: unknown }, "modules not in modules.dep, assumed built in");
   }
   let loadedNow = new Set<string>();
   try {
@@ -79,4 +86,12 @@ export function loadModules(log: Logger, opts: { wanted?: readonly string[]; mod
   for (const f of result.failed) log.warn({ module: f.name, error: f.error }, "module failed to load");
   log.info({ loaded: result.loaded.length, alreadyLoaded: result.alreadyLoaded.length, failed: result.failed.length }, "modules loaded");
   return result;
+}
+
+function readOptional(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
 }

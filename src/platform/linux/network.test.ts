@@ -34,9 +34,19 @@ describe.skipIf(process.getuid?.() !== 0)("NetworkConfigurator in a private netw
       expect(links.find((l) => l.name === "lo")?.addresses).toEqual(expect.arrayContaining(["127.0.0.1/8", "10.77.0.5/24"]));
       expect(readFileSync("/proc/net/route", "utf8")).toMatch(/lo\s+00004E0A\s+01004D0A/);
       expect(readFileSync(join(dir, "resolv.conf"), "utf8")).toContain("nameserver 1.1.1.1\n");
+      // Dropped from the config: the address and the route go away live, the rest stays.
+      const after = await net.configure(
+        { interfaces: [{ name: "lo", dhcp: false, addresses: ["127.0.0.1/8", "10.77.0.6/24"], routes: [], mtu: 1400 }], nameservers: [] },
+        log,
+      );
+      const lo = after.find((l) => l.name === "lo");
+      expect(lo?.addresses).toEqual(expect.arrayContaining(["127.0.0.1/8", "10.77.0.6/24"]));
+      expect(lo?.addresses).not.toContain("10.77.0.5/24");
+      expect(readFileSync("/proc/net/route", "utf8")).not.toMatch(/lo\s+00004E0A\s+01004D0A/);
+      expect(readFileSync(join(dir, "resolv.conf"), "utf8")).not.toContain("nameserver");
       await expect(
         net.configure({ interfaces: [{ name: "cairn-nope0", dhcp: false, addresses: [], routes: [] }], nameservers: [] }, log),
-      ).rejects.toThrow("configure network: cairn-nope0: get flags of cairn-nope0: ENODEV");
+      ).rejects.toThrow("configure network: cairn-nope0: network interface cairn-nope0: no such link");
     } finally {
       net.close();
       rmSync(dir, { recursive: true, force: true });

@@ -30,3 +30,15 @@ export async function writeResolvConf(path: string, text: string): Promise<void>
     throw nodeError(`write ${path}`, e);
   }
 }
+
+/** Nameservers and search domains of a resolv.conf text (comments and other keywords ignored). */
+export function parseResolvConf(text: string): { nameservers: string[]; search: string[] } {
+  const nameservers: string[] = [];
+  const search: string[] = [];
+  for (const line of text.split("\n")) {
+    const [key, ...rest] = line.trim().split(/\s+/);
+    if (key === "nameserver" && rest[0]) nameservers.push(rest[0]);
+    else if (key === "search" || key === "domain") search.push(...rest);
+  }
+  return { nameservers, search };
+}

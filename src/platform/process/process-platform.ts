@@ -8,7 +8,21 @@ import { bootEntry, bootEntryFileName, countedBootName, entrySlot, loaderConf, p
 import { DirBootStore } from "../dir-boot-store.js";
 // Plain /proc readers (no koffi): a process-mode node on a Linux host reads its own process tree and sockets.
 import { readMeminfo, readProcesses, readSockets, socketInodes } from "../linux/inspect.js";
-import type { BootIdentity, LinkStatus, MachineInspector, MountInfo, NetworkSpec, Platform, SlotName, StatsSnapshot } from "../platform.js";
+import type {
+  BootIdentity,
+  DhcpLeaseStatus,
+  KernelStatus,
+  LinkStatus,
+  MachineInspector,
+  ModuleLoadReport,
+  MountInfo,
+  NetworkSpec,
+  Platform,
+  ResolverStatus,
+  RouteStatus,
+  SlotName,
+  StatsSnapshot,
+} from "../platform.js";
 
 export interface ProcessPlatformOptions {
   /** The node's directory: stands in for the STATE and EPHEMERAL partitions. */
@@ -27,7 +41,14 @@ export class ProcessPlatform implements Platform {
   readonly paths;
   readonly bootStore: DirBootStore;
   /** What the node would have set on a kernel of its own (for tests and Stats). */
-  readonly recorded = { hostname: "", sysctls: {} as Record<string, string>, network: undefined as NetworkSpec | undefined };
+  readonly recorded = {
+    hostname: "",
+    sysctls: {} as Record<string, string>,
+    network: undefined as NetworkSpec | undefined,
+    modules: [] as string[],
+    /** Every clock step asked for, as the offset (ms) from the host clock at the time. */
+    clockSteps: [] as number[],
+  };
 
   constructor(private readonly opts: ProcessPlatformOptions) {
     this.paths = { state: join(opts.dir, "state"), ephemeral: join(opts.dir, "var") };
@@ -105,6 +126,44 @@ export class ProcessPlatform implements Platform {
       rxBytes: 0,
       txBytes: 0,
     }));
+  }
+
+  /** Process mode reports what it recorded: the host's own hostname, routes and sysctls are not the node's. */
+  async hostname(): Promise<string> {
+    return this.recorded.hostname;
+  }
+
+  async routes(): Promise<readonly RouteStatus[]> {
+    return (this.recorded.network?.interfaces ?? []).flatMap((i) =>
+      i.routes.map((r) => ({ destination: r.network === "default" ? "0.0.0.0/0" : r.network, gateway: r.gateway ?? "", link: i.name ?? i.mac ?? "", metric: r.metric ?? 0, family: r.network.includes(":") ? (6 as const) : (4 as const), protocol: "static", scope: r.gateway ? "universe" : "link" })),
+    );
+  }
+
+  dhcpLeases(): readonly DhcpLeaseStatus[] {
+    return [];
+  }
+
+  async resolvers(): Promise<ResolverStatus> {
+    return { nameservers: [...(this.recorded.network?.nameservers ?? [])], search: [] };
+  }
+
+  async readSysctls(keys: readonly string[]): Promise<Record<string, string | undefined>> {
+    return Object.fromEntries(keys.map((k) => [k, this.recorded.sysctls[k]]));
+  }
+
+  async kernel(): Promise<KernelStatus> {
+    return { cmdline: "", modules: [...this.recorded.modules].sort() };
+  }
+
+  async loadModules(names: readonly string[]): Promise<ModuleLoadReport> {
+    const fresh = names.filter((n) => !this.recorded.modules.includes(n));
+    this.recorded.modules.push(...fresh);
+    return { loaded: fresh, alreadyLoaded: names.filter((n) => !fresh.includes(n)), failed: [] };
+  }
+
+  /** Never touches the host clock: records the step. */
+  async setClock(unixMs: number): Promise<void> {
+    this.recorded.clockSteps.push(unixMs - Date.now());
   }
 
   // eslint-disable-next-line require-yield

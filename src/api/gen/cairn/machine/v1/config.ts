@@ -13,7 +13,11 @@ export const protobufFileName = "cairn/machine/v1/config.proto";
 
 /** ApplyMode says when a config change takes effect. */
 export enum ApplyMode {
-  /** APPLY_MODE_AUTO - APPLY_MODE_AUTO applies live when possible, else reboots. */
+  /**
+   * APPLY_MODE_AUTO - APPLY_MODE_AUTO applies live when every change can be; otherwise it
+   * stages the whole config for the next boot (nothing applied live) and
+   * names the fields that need a reboot. It never reboots by itself.
+   */
   APPLY_MODE_AUTO = 0,
   /** APPLY_MODE_NO_REBOOT - APPLY_MODE_NO_REBOOT applies live; refuses a change that needs a reboot. */
   APPLY_MODE_NO_REBOOT = 1,
@@ -101,7 +105,7 @@ export interface ConfigChange {
 
 /** ApplyConfigurationResponse says what happened (or would happen). */
 export interface ApplyConfigurationResponse {
-  /** mode is the mode actually used (AUTO resolves to NO_REBOOT or REBOOT). */
+  /** mode is the mode actually used (AUTO resolves to NO_REBOOT or STAGED). */
   mode: ApplyMode;
   /** diff is a human-readable unified diff of the redacted configs. */
   diff: string;

@@ -53,6 +53,7 @@ import {
   ShutdownResponse,
 } from "./lifecycle.js";
 import { DmesgRequest, KernelLogEntry, LogEntry, LogsRequest } from "./logs.js";
+import { GetResourcesRequest, GetResourcesResponse } from "./resources.js";
 import { ServiceControlRequest, ServiceControlResponse, ServiceListRequest, ServiceListResponse } from "./services.js";
 import { StatsRequest, StatsResponse } from "./stats.js";
 import { UpgradeRequest, UpgradeResponse } from "./upgrade.js";
@@ -329,6 +330,22 @@ export const MachineServiceService = {
     responseSerialize: (value: NetstatResponse): Buffer => Buffer.from(NetstatResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): NetstatResponse => NetstatResponse.decode(value),
   },
+  /**
+   * GetResources reports one kind of observed node state read back from the
+   * kernel (hostname, links, addresses, routes, resolvers, time, sysctls,
+   * managed files, kernel) with the last error of the controllers behind it.
+   * Role: reader.
+   */
+  getResources: {
+    path: "/cairn.machine.v1.MachineService/GetResources" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetResourcesRequest): Buffer => Buffer.from(GetResourcesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetResourcesRequest => GetResourcesRequest.decode(value),
+    responseSerialize: (value: GetResourcesResponse): Buffer =>
+      Buffer.from(GetResourcesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetResourcesResponse => GetResourcesResponse.decode(value),
+  },
 } as const;
 
 export interface MachineServiceServer extends UntypedServiceImplementation {
@@ -410,6 +427,13 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
   mounts: handleUnaryCall<MountsRequest, MountsResponse>;
   /** Netstat lists TCP and UDP sockets. Role: reader. */
   netstat: handleUnaryCall<NetstatRequest, NetstatResponse>;
+  /**
+   * GetResources reports one kind of observed node state read back from the
+   * kernel (hostname, links, addresses, routes, resolvers, time, sysctls,
+   * managed files, kernel) with the last error of the controllers behind it.
+   * Role: reader.
+   */
+  getResources: handleUnaryCall<GetResourcesRequest, GetResourcesResponse>;
 }
 
 export interface MachineServiceClient extends Client {
@@ -725,6 +749,27 @@ export interface MachineServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: NetstatResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetResources reports one kind of observed node state read back from the
+   * kernel (hostname, links, addresses, routes, resolvers, time, sysctls,
+   * managed files, kernel) with the last error of the controllers behind it.
+   * Role: reader.
+   */
+  getResources(
+    request: GetResourcesRequest,
+    callback: (error: ServiceError | null, response: GetResourcesResponse) => void,
+  ): ClientUnaryCall;
+  getResources(
+    request: GetResourcesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetResourcesResponse) => void,
+  ): ClientUnaryCall;
+  getResources(
+    request: GetResourcesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetResourcesResponse) => void,
   ): ClientUnaryCall;
 }
 
