@@ -106,4 +106,10 @@ describe("resolveLaunchSpec", () => {
       expect.objectContaining({ code: "INVALID_ARGUMENT" }),
     );
   });
+  it("adds virtio NICs on host taps after the user-network NIC, and refuses bad tap names", () => {
+    const a = qemuArgs(resolveLaunchSpec({ name: "n1", baseImage: "b.raw", workDir: "/w/n1", tapNics: [{ tap: "cairn-t0", mac: "52:54:00:00:77:01" }] }, decisions));
+    expect(values(a, "-netdev")[1]).toBe("tap,id=tap0,ifname=cairn-t0,script=no,downscript=no");
+    expect(values(a, "-device")).toContain("virtio-net-pci,netdev=tap0,romfile=,mac=52:54:00:00:77:01");
+    expect(() => resolveLaunchSpec({ name: "n1", baseImage: "b.raw", workDir: "/w/n1", tapNics: [{ tap: "a,b" }] }, decisions)).toThrow(/tapNics\[0\].tap/);
+  });
 });

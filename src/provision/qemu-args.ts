@@ -50,6 +50,11 @@ export function qemuArgs(spec: ResolvedLaunchSpec): string[] {
     "-mon", "chardev=qmp0,mode=control",
     "-pidfile", spec.pidFile,
   ];
+  if (spec.rtcBase !== undefined) args.push("-rtc", `base=${spec.rtcBase}`);
+  spec.tapNics.forEach((n, i) => {
+    args.push("-netdev", `tap,id=tap${i},ifname=${n.tap},script=no,downscript=no`);
+    args.push("-device", `virtio-net-pci,netdev=tap${i},romfile=${n.mac ? `,mac=${n.mac}` : ""}`);
+  });
   if (spec.configFile !== undefined) {
     args.push("-fw_cfg", `name=${FW_CFG_CONFIG_NAME},file=${qemuOptValue(spec.configFile)}`);
   }

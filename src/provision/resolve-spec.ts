@@ -54,9 +54,19 @@ export function resolveLaunchSpec(spec: NodeLaunchSpec, d: LaunchDecisions): Res
     overlay: d.overlay,
     apiHostPort: port("apiHostPort", d.apiHostPort),
     extraHostFwds: d.extraHostFwds.map((f) => ({ ...f, hostPort: port("extraHostFwds.hostPort", f.hostPort), guestPort: port("extraHostFwds.guestPort", f.guestPort) })),
+    tapNics: (spec.tapNics ?? []).map((n, i) => {
+      if (!/^[A-Za-z0-9_.-]{1,15}$/.test(n.tap)) throw new CairnError("INVALID_ARGUMENT", `tapNics[${i}].tap "${n.tap}" must be 1-15 letters, digits, '_', '.' or '-'`);
+      if (n.mac !== undefined && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(n.mac)) throw new CairnError("INVALID_ARGUMENT", `tapNics[${i}].mac "${n.mac}" is not a MAC address`);
+      return n;
+    }),
+    rtcBase: spec.rtcBase === undefined || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(spec.rtcBase) ? spec.rtcBase : badRtc(spec.rtcBase),
     configFile: spec.configFile,
     consoleLog: d.consoleLog,
     qmpSocket: d.qmpSocket,
     pidFile: d.pidFile,
   };
+}
+
+function badRtc(v: string): never {
+  throw new CairnError("INVALID_ARGUMENT", `rtcBase "${v}" must be YYYY-MM-DDTHH:MM:SS (UTC)`);
 }

@@ -14,6 +14,14 @@ export interface HostFwd {
   readonly guestPort: number;
 }
 
+/** One virtio NIC on a host tap device. */
+export interface TapNic {
+  /** Host tap device name (at most 15 bytes). */
+  readonly tap: string;
+  /** Guest MAC; QEMU picks one when absent. */
+  readonly mac?: string;
+}
+
 /** What a caller asks for when it launches one node. Optional fields have documented defaults. */
 export interface NodeLaunchSpec {
   /** Node name; used in the QEMU process name and log lines. */
@@ -29,6 +37,18 @@ export interface NodeLaunchSpec {
   /** Host TCP port forwarded to guest 50000; 0 or absent picks a free port. */
   readonly apiHostPort?: number;
   readonly extraHostFwds?: readonly HostFwd[];
+  /**
+   * Extra NICs on host tap devices (created by the caller, e.g. `ip tuntap
+   * add dev X mode tap`), after the user-network NIC: the guest sees them as
+   * eth1, eth2… A tap lets the host reach guest addresses that user
+   * networking cannot route to.
+   */
+  readonly tapNics?: readonly TapNic[];
+  /**
+   * Start time of the guest's RTC, `YYYY-MM-DDTHH:MM:SS` (UTC); default the
+   * host's clock. Tests set a wrong clock to prove that time sync fixes it.
+   */
+  readonly rtcBase?: string;
   /** Machine config handed to the guest as fw_cfg `opt/dev.cairn/config`. */
   readonly configFile?: string;
   /** Virtual size of the overlay; default max(base size, 4 GiB) so EPHEMERAL can grow. */
@@ -61,6 +81,8 @@ export interface ResolvedLaunchSpec {
   readonly overlay: string;
   readonly apiHostPort: number;
   readonly extraHostFwds: readonly HostFwd[];
+  readonly tapNics: readonly TapNic[];
+  readonly rtcBase: string | undefined;
   readonly configFile: string | undefined;
   readonly consoleLog: string;
   readonly qmpSocket: string;

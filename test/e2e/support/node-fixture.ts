@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ChannelCredentials } from "@grpc/grpc-js";
 import type { VersionResponse } from "../../../src/api/index.js";
 import { MachineClient } from "../../../src/machinery/client/index.js";
-import { cleanupOnExit, launchNode, type Cleanup, type NodeHandle } from "../../../src/provision/index.js";
+import { cleanupOnExit, launchNode, type Cleanup, type NodeHandle, type NodeLaunchSpec } from "../../../src/provision/index.js";
 
 /**
  * Boot budget under TCG on a 2-core host that other engineers' VMs share.
@@ -32,12 +32,12 @@ export class NodeFixture {
   ) {}
 
   /** Launches the image with no config (maintenance mode) on a fresh qcow2 overlay. */
-  static async launch(opts: { name: string; baseImage: string; memoryMiB?: number }): Promise<NodeFixture> {
+  static async launch(opts: { name: string; baseImage: string; memoryMiB?: number; extra?: Pick<NodeLaunchSpec, "tapNics" | "rtcBase"> }): Promise<NodeFixture> {
     const cleanup = cleanupOnExit(); // SIGKILLs our QEMU (and only ours) even if afterAll never runs
     // Short path: the QMP socket must fit in sun_path (108 bytes).
     const tmp = mkdtempSync("/tmp/cairn-e2e-node-");
     const launchedAt = performance.now();
-    const node = cleanup.track(await launchNode({ name: opts.name, baseImage: opts.baseImage, workDir: join(tmp, "node"), ...(opts.memoryMiB ? { memoryMiB: opts.memoryMiB } : {}) }));
+    const node = cleanup.track(await launchNode({ name: opts.name, baseImage: opts.baseImage, workDir: join(tmp, "node"), ...(opts.memoryMiB ? { memoryMiB: opts.memoryMiB } : {}), ...opts.extra }));
     return new NodeFixture(node, cleanup, tmp, launchedAt);
   }
 
