@@ -324,6 +324,8 @@ export class WorkloadController {
       }
       return;
     }
+    // A closed controller leaves the exited task to whoever supervises now (a new controller adopts it).
+    if (this.closed) return;
     await this.deleteTask(name).catch(() => undefined);
     await stdio?.close();
     // A SIGKILL exit may be the OOM killer: its event can trail the exit by a moment.

@@ -7,6 +7,7 @@ import { ContainerdClient } from "../../src/workloads/containerd/client.js";
 import { importOciArchive } from "../../src/workloads/image-import.js";
 import { pullImage } from "../../src/workloads/image-pull.js";
 import { listImages, removeImage, resolveImage } from "../../src/workloads/images.js";
+import { generateCa, issueServerCert } from "../../src/pki/index.js";
 import { containerdUnavailable, startContainerd, startRegistry, type Daemon } from "./support/containerd.js";
 import { buildBusyboxImage, ociArchive, pushImage } from "./support/oci-image.js";
 
@@ -46,6 +47,24 @@ describe.skipIf(skip !== undefined)(`workloads images${skip ? ` (skipped: ${skip
     const snap = await ctd.call(ctd.snapshots.stat.bind(ctd.snapshots), { snapshotter: "overlayfs", key: r.chainId }, "stat");
     expect(snap.info?.kind).toBe(3); // COMMITTED
     expect((await listImages(ctd)).map((i) => i.name)).toContain(r.name);
+  });
+
+  it("pulls over HTTPS from a registry with its own CA, and refuses it without that CA", async () => {
+    const ca = generateCa({ commonName: "cairn test registry CA" });
+    const cert = issueServerCert(ca, { commonName: "127.0.0.1", dnsNames: [], ipAddresses: ["127.0.0.1"] });
+    // Same storage as the plain registry: the image pushed there is served here over TLS.
+    const tls = await startRegistry(join(dir, "registry-tls"), {
+      dataDir: join(dir, "registry", "data"),
+      tls: { certPem: cert.certPem, keyPem: cert.keyPem, caPem: ca.certPem },
+    });
+    try {
+      const ref = `${tls.host}/cairn/busybox:1`;
+      await expect(pullImage(ctd, ref)).rejects.toThrow(/GET https:\/\/127.0.0.1:\d+\/v2\/cairn\/busybox\/manifests\/1: .*(self[- ]signed|unable to verify|certificate)/i);
+      const r = await pullImage(ctd, ref, { registries: { [tls.host]: { ca: ca.certPem } } });
+      expect(r.name).toBe(ref);
+    } finally {
+      await tls.stop();
+    }
   });
 
   it("names a missing tag and an unreachable registry", async () => {

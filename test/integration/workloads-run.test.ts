@@ -63,14 +63,8 @@ describe.skipIf(skip !== undefined)(`workloads on containerd${skip ? ` (skipped:
     restart: "always",
   });
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "cairn-wl-run-"));
-    containerd = await startContainerd(join(dir, "containerd"));
-    registry = await startRegistry(join(dir, "registry"));
-    image = `${registry.host}/cairn/busybox:run`;
-    await pushImage(registry.url, "cairn/busybox", "run", await buildBusyboxImage(image));
-    ctd = new ContainerdClient({ socketPath: containerd.socket, namespace: "cairn-test" });
-    controller = new WorkloadController({
+  const newController = (): WorkloadController => {
+    const c = new WorkloadController({
       ctd,
       logs: new FifoLogSink(join(dir, "logs"), (p) => makeFifo(p), (workload, stream, line) => lines.push({ workload, stream, line })),
       registries: { [registry.host]: { endpoint: registry.url } },
@@ -79,7 +73,18 @@ describe.skipIf(skip !== undefined)(`workloads on containerd${skip ? ` (skipped:
       initialBackoffMs: 200,
       onEvent: (e) => events.push(e),
     });
-    controller.start();
+    c.start();
+    return c;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "cairn-wl-run-"));
+    containerd = await startContainerd(join(dir, "containerd"));
+    registry = await startRegistry(join(dir, "registry"));
+    image = `${registry.host}/cairn/busybox:run`;
+    await pushImage(registry.url, "cairn/busybox", "run", await buildBusyboxImage(image));
+    ctd = new ContainerdClient({ socketPath: containerd.socket, namespace: "cairn-test" });
+    controller = newController();
   });
 
   afterAll(async () => {
@@ -141,6 +146,18 @@ describe.skipIf(skip !== undefined)(`workloads on containerd${skip ? ` (skipped:
     expect(after.labels["io.cairn.workload.spec-hash"]).not.toBe(before.labels["io.cairn.workload.spec-hash"]);
     expect(events).toContainEqual({ workload: "hello", type: "recreating" });
     expect(statusOf("hello")).toMatchObject({ state: "running", restarts: 0 });
+  });
+
+  it("a new controller (machined restarted) adopts the running workload instead of recreating it", async () => {
+    const before = statusOf("hello")!;
+    const getHello = async () => (await ctd.call(ctd.containers.get.bind(ctd.containers), { id: "hello" }, "get")).container!;
+    const createdAt = (await getHello()).createdAt;
+    controller.close();
+    controller = newController();
+    expect((await controller.apply([hello("changed")])).errors).toEqual([]);
+    expect(statusOf("hello")).toMatchObject({ state: "running", pid: before.pid });
+    expect((await getHello()).createdAt).toEqual(createdAt);
+    expect(alive(before.pid!)).toBe(true);
   });
 
   it("enforces a memory limit: an allocation past it is OOM-killed and reported", async () => {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { httpGet } from "../../../src/workloads/registry/http.js";
 import { pollUntil } from "./poll.js";
 
 export interface Daemon {
@@ -85,11 +86,24 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Debian's docker-registry (distribution 2.x) serving plain HTTP on a free port, storage under `dir`. */
-export async function startRegistry(dir: string, port?: number): Promise<Daemon & { url: string; host: string }> {
+export interface RegistryOptions {
+  /** Storage shared with another registry process (same images, other listener). */
+  readonly dataDir?: string;
+  /** Serve HTTPS with this certificate (signed by caPem) instead of plain HTTP. */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
+}
+
+/** Debian's docker-registry (distribution 2.x) on a free port of 127.0.0.1, storage under `dir`. */
+export async function startRegistry(dir: string, opts: RegistryOptions = {}): Promise<Daemon & { url: string; host: string }> {
   mkdirSync(dir, { recursive: true });
-  const p = port ?? (await freePort());
+  const p = await freePort();
   const config = join(dir, "config.yml");
+  const tlsLines: string[] = [];
+  if (opts.tls) {
+    writeFileSync(join(dir, "cert.pem"), opts.tls.certPem);
+    writeFileSync(join(dir, "key.pem"), opts.tls.keyPem, { mode: 0o600 });
+    tlsLines.push("  tls:", `    certificate: ${join(dir, "cert.pem")}`, `    key: ${join(dir, "key.pem")}`);
+  }
   writeFileSync(
     config,
     [
@@ -98,21 +112,26 @@ export async function startRegistry(dir: string, port?: number): Promise<Daemon 
       "  level: warn",
       "storage:",
       "  filesystem:",
-      `    rootdirectory: ${join(dir, "data")}`,
+      `    rootdirectory: ${opts.dataDir ?? join(dir, "data")}`,
       "  delete:",
       "    enabled: true",
       "http:",
       `  addr: 127.0.0.1:${p}`,
+      ...tlsLines,
       "",
     ].join("\n"),
   );
   const d = startDaemon("/usr/bin/docker-registry", ["serve", config]);
-  const url = `http://127.0.0.1:${p}`;
+  const url = `${opts.tls ? "https" : "http"}://127.0.0.1:${p}`;
+  const ca = opts.tls?.caPem;
   await pollUntil(
     "registry /v2/",
-    async () => ((await fetch(`${url}/v2/`)).status === 200 ? true : undefined),
+    async () => {
+      const res = await httpGet(`${url}/v2/`, ca ? { ca } : {});
+      res.body.resume();
+      return res.status === 200 ? true : undefined;
+    },
     { timeoutMs: 30_000, describe: d.output, fatal: () => d.child.exitCode !== null },
   );
   return { ...d, url, host: `127.0.0.1:${p}` };
 }
-
