@@ -17,7 +17,8 @@ const program = new Command("machined")
 async function main(): Promise<void> {
   program.parse();
   const opts = program.opts<{ mode: "metal" | "process"; state?: string; listen: string; osVersion?: string }>();
-  const logs = new LogStore();
+  // The API server's records (component "api") form apid's log.
+  const logs = new LogStore(2000, { api: "apid" });
   const log = createLogger({ destination: logs.sink("machined", process.stdout) });
   installCrashGuards(log);
   let platform: Platform;

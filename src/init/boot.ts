@@ -52,7 +52,22 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   const started = Date.now();
   const identity = await platform.boot(log.child({ component: "platform" }));
   const events = new EventBus(identity.bootId);
-  events.publish("boot.start", "boot started", { bootId: identity.bootId, slot: identity.slot, version: identity.osVersion });
+  // Node events also go to machined's log and to the kernel log: `logs machined`, dmesg and the
+  // console show them among the other lines. Event texts and fields carry no secrets.
+  const eventLog = log.child({ component: "events" });
+  events.subscribe((e) => {
+    eventLog.info({ event: e.type, id: e.id, fields: e.fields }, e.message);
+    platform.writeKernelLog(`cairn: ${e.type}: ${e.message} (${e.id})`);
+  });
+  events.publish("boot.start", "boot started", { bootId: identity.bootId, slot: identity.slot, version: identity.osVersion, platformMs: String(Date.now() - started) });
+  const logDir = join(platform.paths.ephemeral, "log");
+  try {
+    // EPHEMERAL is mounted now: the rings' early-boot lines and every later one go to /var/log.
+    await opts.logs.persistTo(logDir);
+    events.publish("boot.logs", `service logs persisted under ${logDir}`, { dir: logDir });
+  } catch (e) {
+    log.error({ err: e instanceof Error ? e.message : String(e), dir: logDir }, "log files unavailable; logs stay in memory");
+  }
 
   const store = new ConfigStore(platform.paths.state);
   await store.sweepTemps();
@@ -90,6 +105,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   }
   // The running slot's boot entry carries the persisted config's kernel args (none in maintenance mode).
   await controllers.persisting(initial).catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, "syncing kernel args to the boot entry failed"));
+  events.publish("boot.config", initial ? "machine config applied" : "no machine config: maintenance mode", { maintenance: String(!initial) });
 
   const upgrades = await UpgradeService.open({
     store: platform.bootStore,
@@ -198,6 +214,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   // A node without config still needs an address to be reached for its first apply.
   if (config.maintenance) await dhcpEverywhere(platform, log);
   server = await startServer();
+  events.publish("boot.api", `machine API serving on port ${server.port}`, { port: String(server.port), mode: config.maintenance ? "maintenance" : "mtls" });
   events.publish("boot.done", "node ready", { maintenance: String(config.maintenance), ms: String(Date.now() - started) });
   log.info({ bootId: identity.bootId, slot: identity.slot, maintenance: config.maintenance, ms: Date.now() - started }, "node ready");
   // A trial boot is blessed once a grace period passed and every health check is ok; a failed one reboots it.
@@ -214,6 +231,8 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   controllers.close();
   upgrades.close();
   await server.close(1000);
+  // Flush and close /var/log's files: a wipe or the unmount must not find them open.
+  await opts.logs.closeFiles();
   await wipe(platform, pendingWipe, log);
   // A wiped STATE boots into maintenance mode: the entry loses the old config's kernel args too.
   if (pendingWipe.includes("state")) await controllers.persisting(undefined).catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, "resetting kernel args failed"));

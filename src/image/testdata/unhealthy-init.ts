@@ -21,7 +21,8 @@ const alwaysFails: HealthCheck = {
 };
 
 async function main(): Promise<void> {
-  const logs = new LogStore();
+  // The API server's records (component "api") form apid's log.
+  const logs = new LogStore(2000, { api: "apid" });
   const log = createLogger({ destination: logs.sink("machined", process.stdout) });
   installCrashGuards(log);
   const announce = (line: string) => process.stderr.write(`${line}\n`);
