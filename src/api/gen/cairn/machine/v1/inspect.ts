@@ -64,7 +64,8 @@ export interface MemoryResponse {
   /**
    * fields is every /proc/meminfo field by name (e.g. "Cached", "Shmem"),
    * converted to bytes when the kernel gives kB; counts (HugePages_Total)
-   * are kept as they are.
+   * are kept as they are. A double, not uint64: VmallocTotal in bytes
+   * (32 TiB) is above 2^53, which 64-bit integer clients in JavaScript refuse.
    */
   fields: { [key: string]: number };
 }
@@ -710,7 +711,7 @@ export const MemoryResponse: MessageFns<MemoryResponse> = {
       if (entries.length > 0) {
         obj.fields = {};
         entries.forEach(([k, v]) => {
-          obj.fields[k] = Math.round(v);
+          obj.fields[k] = floatToJson(v);
         });
       }
     }
@@ -748,7 +749,7 @@ export const MemoryResponse_FieldsEntry: MessageFns<MemoryResponse_FieldsEntry> 
       writer.uint32(10).string(message.key);
     }
     if (message.value !== 0) {
-      writer.uint32(16).uint64(message.value);
+      writer.uint32(17).double(message.value);
     }
     return writer;
   },
@@ -775,11 +776,11 @@ export const MemoryResponse_FieldsEntry: MessageFns<MemoryResponse_FieldsEntry> 
             continue;
           }
           case 2: {
-            if (tag !== 16) {
+            if (tag !== 17) {
               break;
             }
 
-            message.value = longToNumber(reader.uint64());
+            message.value = reader.double();
             continue;
           }
         }
@@ -807,7 +808,7 @@ export const MemoryResponse_FieldsEntry: MessageFns<MemoryResponse_FieldsEntry> 
       obj.key = message.key;
     }
     if (message.value !== 0) {
-      obj.value = Math.round(message.value);
+      obj.value = floatToJson(message.value);
     }
     return obj;
   },
