@@ -77,3 +77,15 @@ export async function onNodes<T>(
   if (ok.length > 0) render(ok, flags);
   if (reportFailures(results) > 0) process.exitCode = 1;
 }
+
+/**
+ * The target nodes with a way to open each one, for commands that pace
+ * nodes themselves (a rolling upgrade) instead of fanning out at once.
+ */
+export async function nodeHandles(cmd: Command): Promise<{ nodes: string[]; open: (node: string) => { client: MachineClient; dial: Dial } }> {
+  const flags = globals(cmd);
+  const cfg = await loadConfig(flags, true);
+  const nodes = resolveNodes(flags, cfg, flags.context);
+  const targets = { nodes, insecure: false, certFingerprint: undefined };
+  return { nodes, open: (node) => ({ client: connectNode(node, targets, cfg, flags.context), dial: dialer(node, cfg, flags, {}) }) };
+}

@@ -8,6 +8,7 @@ import { track } from "../track-lifecycle.js";
 import { UploadProgress } from "../upload-progress.js";
 import { watchPhases } from "../watch-phases.js";
 import { say, summary, withWait, type WaitFlags } from "./power.js";
+import { rollingUpgradeCommand } from "./upgrade-rolling.js";
 
 async function sha256File(path: string): Promise<string> {
   const h = createHash("sha256");
@@ -32,9 +33,16 @@ export function registerUpgrade(program: Command): void {
       .requiredOption("--image <bundle>", "path of a cairn-*.bundle")
       .option("--reboot", "reboot into the new slot once written")
       .option("--stage", "write the slot without making it the default")
-      .option("--force", "allow the same or an older version"),
+      .option("--force", "allow the same or an older version")
+      .option("--rolling", "one node at a time (see --max-unavailable), each healthy on the new version before the next; stops at the first failure")
+      .option("--max-unavailable <n>", "with --rolling: nodes upgrading at once", (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new CairnError("INVALID_ARGUMENT", `--max-unavailable ${v}: must be a positive integer`);
+        return n;
+      }, 1),
     "each node boots the new version (with --reboot); an automatic rollback fails",
-  ).action(async (flags: WaitFlags & { image: string; reboot?: boolean; stage?: boolean; force?: boolean }, cmd: Command) => {
+  ).action(async (flags: WaitFlags & { image: string; reboot?: boolean; stage?: boolean; force?: boolean; rolling?: boolean; maxUnavailable: number }, cmd: Command) => {
+    if (flags.rolling) return rollingUpgradeCommand(flags, cmd);
     needsReboot(flags, "upgrade");
     const size = await stat(flags.image).then(
       (s) => s.size,

@@ -12,14 +12,14 @@ export interface NodectlResult {
  * caller's NODECTL_CONFIG and HOME never leak in: a test names its client
  * config explicitly (env or --nodectlconfig), or has none.
  */
-export function nodectl(args: readonly string[], env: Record<string, string> = {}): Promise<NodectlResult> {
+export function nodectl(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<NodectlResult> {
   const base = { ...process.env };
   delete base["NODECTL_CONFIG"];
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       ["bin/nodectl.js", ...args],
-      { cwd: REPO, env: { ...base, HOME: "/nonexistent-cairn-test-home", ...env }, timeout: 30_000, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: REPO, env: { ...base, HOME: "/nonexistent-cairn-test-home", ...env }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== "number") return reject(new Error(`nodectl ${args.join(" ")}: ${err.message}\n${stderr}`));
         resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
