@@ -1,8 +1,9 @@
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { DESCRIPTOR_SET_BASE64, MachineServiceService } from "../api/index.js";
+import { MachineServiceService } from "../api/index.js";
 import { CairnError } from "../errors/index.js";
 import type { CallGate } from "./call-context.js";
+import { addLazyReflection } from "./lazy-reflection.js";
 import { machineService } from "./machine-service.js";
 import type { NodeApi } from "./node-api.js";
 
@@ -14,20 +15,6 @@ export interface ApiServer {
 }
 
 /**
- * Adds server reflection once the API already answers: loading protobufjs
- * and the descriptor set costs seconds under emulation, and nothing on the
- * boot path needs reflection. grpc-js accepts services added after bind.
- */
-async function addReflection(server: Server, log: Logger): Promise<void> {
-  try {
-    const [{ loadFileDescriptorSetFromBuffer }, { ReflectionService }] = await Promise.all([import("@grpc/proto-loader"), import("@grpc/reflection")]);
-    new ReflectionService(loadFileDescriptorSetFromBuffer(Buffer.from(DESCRIPTOR_SET_BASE64, "base64"))).addToServer(server);
-  } catch (e) {
-    log.error({ err: e }, "server reflection unavailable");
-  }
-}
-
-/**
  * Starts the machine API on `listen` (host:port) with the given credentials
  * and gate, plus server reflection so grpcurl and other generic clients can
  * discover the API.
@@ -35,19 +22,19 @@ async function addReflection(server: Server, log: Logger): Promise<void> {
 export async function startApiServer(opts: { listen: string; credentials: ServerCredentials; gate: CallGate; node: NodeApi; log: Logger }): Promise<ApiServer> {
   const server = new Server({ "grpc.max_receive_message_length": 8 * 1024 * 1024 });
   server.addService(MachineServiceService, machineService({ gate: () => opts.gate, log: opts.log }, opts.node));
+  addLazyReflection(server, opts.log);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(opts.listen, opts.credentials, (err, p) =>
       err ? reject(new CairnError("UNAVAILABLE", `cannot listen on ${opts.listen}: ${err.message}`, { cause: err })) : resolve(p),
     ),
   );
   opts.log.info({ listen: opts.listen, port, gate: opts.gate.kind }, "machine API listening");
-  const reflection = addReflection(server, opts.log);
   let closing: Promise<void> | undefined;
   return {
     port,
     gate: opts.gate,
     close(graceMs = 2000) {
-      closing ??= reflection.then(() => new Promise<void>((resolve) => {
+      closing ??= new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();
@@ -56,7 +43,7 @@ export async function startApiServer(opts: { listen: string; credentials: Server
           clearTimeout(timer);
           resolve();
         });
-      }));
+      });
       return closing;
     },
   };
