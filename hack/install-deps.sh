@@ -23,6 +23,8 @@ PACKAGES=(
   openssl
   # fleet reboot coordination tests (test/integration/fleet-*): a real etcd, started per test file
   etcd-server
+  # nodectl dashboard tests: a real terminal to draw in (capture-pane, send-keys)
+  tmux
 )
 
 missing=()

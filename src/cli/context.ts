@@ -89,3 +89,14 @@ export async function nodeHandles(cmd: Command): Promise<{ nodes: string[]; open
   const targets = { nodes, insecure: false, certFingerprint: undefined };
   return { nodes, open: (node) => ({ client: connectNode(node, targets, cfg, flags.context), dial: dialer(node, cfg, flags, {}) }) };
 }
+
+/**
+ * The target nodes with a way to dial each, for commands that keep talking
+ * to nodes over time (dashboard) instead of one fan-out: a fresh client per
+ * dial, so a node that comes back is seen without grpc's reconnect backoff.
+ */
+export async function nodeDialers(cmd: Command): Promise<{ node: string; dial: Dial }[]> {
+  const flags = globals(cmd);
+  const cfg = await loadConfig(flags, true);
+  return resolveNodes(flags, cfg, flags.context).map((node) => ({ node, dial: dialer(node, cfg, flags, {}) }));
+}

@@ -12,6 +12,8 @@ import { registerUpgrade } from "./commands/upgrade.js";
 import { registerStreams } from "./commands/streams.js";
 import { registerCluster } from "./commands/cluster.js";
 import { registerRelease } from "./commands/release.js";
+import { registerSupport } from "./commands/support.js";
+import { registerDashboard } from "./commands/dashboard.js";
 import { parseList } from "./parse-flags.js";
 
 /** Builds the nodectl command tree: one explicit list, no import-time registration. */
@@ -25,7 +27,7 @@ export function buildProgram(): Command {
     .addOption(new Option("-o, --format <format>", "output format").choices(["table", "json", "yaml"]).default("table"))
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
-  for (const register of [registerGen, registerApplyConfig, registerGet, registerResourcesGet, registerNodeInfo, registerPower, registerUpgrade, registerStreams, registerInspect, registerFiles, registerContexts, registerCluster, registerRelease]) {
+  for (const register of [registerGen, registerApplyConfig, registerGet, registerResourcesGet, registerNodeInfo, registerPower, registerUpgrade, registerStreams, registerInspect, registerFiles, registerContexts, registerCluster, registerRelease, registerSupport, registerDashboard]) {
     register(program);
   }
   return program;

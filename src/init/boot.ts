@@ -12,6 +12,7 @@ import { ConfigService } from "./config-service.js";
 import { ConfigStore } from "./config-store.js";
 import { EventBus } from "./event-bus.js";
 import type { LogStore } from "./log-store.js";
+import { LogShipper, shipperServiceInfo } from "./log-shipping/index.js";
 import { ServiceRegistry } from "./node-services.js";
 import { readResources } from "./resources.js";
 import { DEFAULT_BLESS_GRACE_MS, UpgradeService, waitFor, type HealthCheck } from "./upgrade/index.js";
@@ -84,12 +85,16 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   };
 
   const controllers = new ConfigControllers({ platform, identity, events, log: log.child({ component: "controllers" }) });
+  // Log shipping is a live controller: started with the first config, re-aimed on every change.
+  const shipper = new LogShipper(opts.logs, { log: log.child({ component: "log-shipper" }) });
   const config: ConfigService = new ConfigService(
     {
       store,
       events,
       log: log.child({ component: "config" }),
       applyLive: async (next, prev) => {
+        // Shipping first, so the apply's own log lines already reach the new destinations.
+        shipper.configure(next.machine.logging.destinations, next.machine.hostname ?? "");
         await controllers.apply(next, prev);
       },
       persisting: (cfg) => controllers.persisting(cfg),
@@ -100,6 +105,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     initial,
   );
   if (initial) {
+    shipper.configure(initial.machine.logging.destinations, initial.machine.hostname ?? "");
     // A failing controller at boot is reported (status, event) but must not stop the node from serving its API.
     await controllers.apply(initial, undefined).catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, "applying the config at boot failed"));
   }
@@ -170,6 +176,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
         setTimeout(() => void switchServer().catch((e) => log.error({ err: e }, "restarting the API failed")), 100).unref();
       },
     },
+    { id: "log-shipper", info: () => shipperServiceInfo(shipper, started) },
   ]);
 
   const node: NodeApi = {
@@ -231,6 +238,8 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   controllers.close();
   upgrades.close();
   await server.close(1000);
+  // The last lines (why the boot ends) still reach the collector, within a bounded wait.
+  await shipper.close(1000);
   // Flush and close /var/log's files: a wipe or the unmount must not find them open.
   await opts.logs.closeFiles();
   await wipe(platform, pendingWipe, log);

@@ -76,8 +76,12 @@ export const FileSchema = z.strictObject({
 });
 
 export const LoggingDestinationSchema = z.strictObject({
-  /** udp://host:port or tcp://host:port. */
-  endpoint: z.string().regex(/^(udp|tcp):\/\/[^/]+:\d+$/, "must be udp://host:port or tcp://host:port"),
+  /** udp://host:port or tcp://host:port (IPv6 in brackets); the node sends every log line there. */
+  endpoint: z
+    .string()
+    .regex(/^(udp|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[^/:[\]]+):\d{1,5}$/, { message: "must be udp://host:port or tcp://host:port", abort: true })
+    .refine((s) => Number(s.slice(s.lastIndexOf(":") + 1)) >= 1 && Number(s.slice(s.lastIndexOf(":") + 1)) <= 65535, "port must be 1-65535"),
+  /** json_lines: one JSON object per line (time, node, service, level, msg, fields). */
   format: z.enum(["json_lines"]).default("json_lines"),
 });
 
