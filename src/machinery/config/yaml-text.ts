@@ -44,5 +44,12 @@ export function parseYamlText(text: string): YamlTextResult {
     return { ok: false, details };
   }
   // maxAliasCount bounds "billion laughs" expansion of hostile input.
-  return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
+  // toJS throws on what parsing lets through: an alias to no anchor ("*a"),
+  // too many aliases. Found by src/machinery/config/config-fuzz.test.ts.
+  try {
+    return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) };
+  } catch (e) {
+    const message = e instanceof Error ? e.message.split("\n")[0] ?? "" : String(e);
+    return { ok: false, details: [{ path: "", message: `cannot resolve the document: ${message}` }] };
+  }
 }
