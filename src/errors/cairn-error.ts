@@ -14,6 +14,7 @@ export type ErrorCode =
   | "UNAVAILABLE"
   | "UNIMPLEMENTED"
   | "DEADLINE_EXCEEDED"
+  | "RESOURCE_EXHAUSTED"
   | "INTERNAL";
 
 /** One precise problem, e.g. a config field path and what is wrong with it. */

@@ -4,6 +4,7 @@ import { MachineServiceService } from "../api/index.js";
 import { CairnError } from "../errors/index.js";
 import type { CallGate } from "./call-context.js";
 import { addLazyReflection } from "./lazy-reflection.js";
+import { API_LIMITS } from "./limits.js";
 import { machineService } from "./machine-service.js";
 import type { NodeApi } from "./node-api.js";
 
@@ -20,7 +21,11 @@ export interface ApiServer {
  * discover the API.
  */
 export async function startApiServer(opts: { listen: string; credentials: ServerCredentials; gate: CallGate; node: NodeApi; log: Logger }): Promise<ApiServer> {
-  const server = new Server({ "grpc.max_receive_message_length": 8 * 1024 * 1024 });
+  const server = new Server({
+    "grpc.max_receive_message_length": API_LIMITS.maxReceiveMessageBytes,
+    "grpc.max_send_message_length": API_LIMITS.maxSendMessageBytes,
+    "grpc.max_concurrent_streams": API_LIMITS.maxConcurrentStreams,
+  });
   server.addService(MachineServiceService, machineService({ gate: () => opts.gate, log: opts.log }, opts.node));
   addLazyReflection(server, opts.log);
   const port = await new Promise<number>((resolve, reject) =>

@@ -83,10 +83,19 @@ export function serverStream<Req, Res>(
     void (async () => {
       try {
         const ctx = contextFor(env, method, call);
+        // Waits for drain, or for the client to go away: a client that
+        // stops reading and then disconnects never emits drain, and the
+        // handler (with its subscriptions) must still end.
         const send = (msg: Res) =>
           new Promise<void>((resolve) => {
-            if (call.write(msg)) resolve();
-            else call.once("drain", () => resolve());
+            if (call.cancelled || call.write(msg)) return resolve();
+            const done = (): void => {
+              call.off("drain", done);
+              call.off("cancelled", done);
+              resolve();
+            };
+            call.once("drain", done);
+            call.once("cancelled", done);
           });
         await fn(call.request, ctx, send);
         call.end();

@@ -1,9 +1,27 @@
 import type { MachineServiceServer, UpgradeHeader } from "../../api/index.js";
 import { CairnError } from "../../errors/index.js";
 import { clientStream, unary, type HandlerEnv } from "../handler-kit.js";
+import { API_LIMITS } from "../limits.js";
 import type { NodeApi } from "../node-api.js";
 
 const WIPE_AREAS = new Set(["state", "ephemeral"]);
+
+/**
+ * The next upload message, or DEADLINE_EXCEEDED when the client sends
+ * nothing for `ms`: a stalled upload would otherwise hold the upgrade lock
+ * (and its spool file) for as long as the connection lives.
+ */
+async function nextWithin<T>(it: AsyncIterator<T>, ms: number): Promise<IteratorResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CairnError("DEADLINE_EXCEEDED", `the Upgrade upload sent nothing for ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([it.next(), idle]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Reboot, Shutdown, Reset, Upgrade, Rollback: the node acts after the reply is sent. */
 export function lifecycleHandlers(env: HandlerEnv, node: NodeApi): Pick<MachineServiceServer, "reboot" | "shutdown" | "reset" | "upgrade" | "rollback"> {
@@ -30,17 +48,21 @@ export function lifecycleHandlers(env: HandlerEnv, node: NodeApi): Pick<MachineS
     }),
     upgrade: clientStream(env, "upgrade", async (messages) => {
       const it = messages[Symbol.asyncIterator]();
-      const first = await it.next();
+      const first = await nextWithin(it, API_LIMITS.upgradeIdleMs);
       if (first.done || first.value.msg?.$case !== "header") {
         throw new CairnError("INVALID_ARGUMENT", "the first Upgrade message must be a header");
       }
       const header: UpgradeHeader = first.value.msg.header;
       async function* chunks(): AsyncIterable<Uint8Array> {
         for (;;) {
-          const next = await it.next();
+          const next = await nextWithin(it, API_LIMITS.upgradeIdleMs);
           if (next.done) return;
           if (next.value.msg?.$case !== "chunk") throw new CairnError("INVALID_ARGUMENT", "only chunks may follow the Upgrade header");
-          yield next.value.msg.chunk;
+          const chunk = next.value.msg.chunk;
+          if (chunk.length > API_LIMITS.maxUpgradeChunkBytes) {
+            throw new CairnError("INVALID_ARGUMENT", `an Upgrade chunk of ${chunk.length} bytes is over the ${API_LIMITS.maxUpgradeChunkBytes}-byte limit`);
+          }
+          yield chunk;
         }
       }
       return node.upgrade.install(header, chunks());

@@ -61,6 +61,12 @@ export class TestCluster {
     return c;
   }
 
+  /** PEMs of a fresh client certificate for `role` and the CA, for clients that are not grpc-js. */
+  tlsFiles(role: ClientRole = "os:admin"): { caPem: string; certPem: string; keyPem: string } {
+    const ctx = issueClientContext(this.secrets, { role, endpoints: ["127.0.0.1"] });
+    return contextCredentials(ctx);
+  }
+
   /** A typed client for `node`; closed by dispose(). */
   client(node: NodeProcess | string, creds: ChannelCredentials = this.creds()): MachineClient {
     const c = new MachineClient(typeof node === "string" ? node : node.address, creds, 10_000);
