@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isCairnError } from "../../errors/index.js";
+import { formatFieldPath } from "./field-path.js";
 import { parseMachineConfig, validateMachineConfig } from "./parse.js";
 import { applyConfigPatches } from "./patch.js";
 import type { MachineConfig } from "./schema.js";
@@ -67,7 +68,7 @@ describe("invalid configs: always CONFIG_INVALID with a field path, never a cras
         fc.pre(!(key in obj) && !at.path.includes("sysctls") && !at.path.includes("env"));
         const err = configError(() => validateMachineConfig(setAt(baseJson, [...at.path, key], 1)));
         expect(err.code).toBe("CONFIG_INVALID");
-        expect(err.details.map((d) => d.path)).toContain([...at.path, key].join("."));
+        expect(err.details.map((d) => d.path)).toContain(formatFieldPath([...at.path, key]));
       }),
       { seed, numRuns },
     );
@@ -80,7 +81,7 @@ describe("invalid configs: always CONFIG_INVALID with a field path, never a cras
         ([at, bad]) => {
           const err = configError(() => validateMachineConfig(setAt(baseJson, at.path, bad)));
           expect(err.code).toBe("CONFIG_INVALID");
-          const where = at.path.join(".");
+          const where = formatFieldPath(at.path);
           expect(err.details.length).toBeGreaterThan(0);
           expect(err.details.some((d) => d.path === where || d.path.startsWith(`${where}.`) || d.path.startsWith(`${where}[`))).toBe(true);
         },
@@ -116,7 +117,7 @@ describe("invalid configs: always CONFIG_INVALID with a field path, never a cras
         const ops = JSON.stringify([{ op: "add", path: `/${at.path.join("/")}`, value: bad }]);
         const patched = applyConfigPatches(baseJson, [ops]);
         const err = configError(() => validateMachineConfig(patched));
-        expect(err.details.some((d) => d.path.startsWith(at.path.join(".")))).toBe(true);
+        expect(err.details.some((d) => d.path.startsWith(formatFieldPath(at.path)))).toBe(true);
       }),
       { seed, numRuns },
     );
