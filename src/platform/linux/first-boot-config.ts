@@ -1,6 +1,10 @@
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import { CairnError } from "../../errors/index.js";
+import { httpGetText } from "../../machinery/net/http-get.js";
+
+/** A machine config is a few KiB; anything past this is not one. */
+const MAX_CONFIG_BYTES = 1 << 20;
 
 /** Where the qemu_fw_cfg driver exposes the config QEMU was given with -fw_cfg name=opt/dev.cairn/config. */
 export const FW_CFG_CONFIG_PATH = "/sys/firmware/qemu_fw_cfg/by_name/opt/dev.cairn/config/raw";
@@ -23,9 +27,9 @@ async function fetchConfig(url: string, log: Logger): Promise<string> {
   const deadline = Date.now() + 60_000;
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      return await res.text();
+      // node:http, not fetch: PID 1 runs with --lite-mode (jitless), which has
+      // no WebAssembly, and fetch's HTTP parser (undici's llhttp) is wasm.
+      return await httpGetText(url, MAX_CONFIG_BYTES, { timeoutMs: 10_000 });
     } catch (e) {
       if (Date.now() > deadline) throw new CairnError("UNAVAILABLE", `fetching cairn.config=${url} failed: ${(e as Error).message}`, { cause: e });
       log.warn({ url, attempt, err: (e as Error).message }, "config URL not reachable yet");
