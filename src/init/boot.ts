@@ -15,7 +15,7 @@ import type { LogStore } from "./log-store.js";
 import { LogShipper, shipperServiceInfo } from "./log-shipping/index.js";
 import { ServiceRegistry } from "./node-services.js";
 import { readResources } from "./resources.js";
-import { DEFAULT_BLESS_GRACE_MS, UpgradeService, waitFor, type HealthCheck } from "./upgrade/index.js";
+import { DEFAULT_BLESS_GRACE_MS, restoreSlotConfig, SlotConfigs, UpgradeService, waitFor, type HealthCheck } from "./upgrade/index.js";
 
 export interface BootOptions {
   readonly platform: Platform;
@@ -72,6 +72,13 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
 
   const store = new ConfigStore(platform.paths.state);
   await store.sweepTemps();
+  // Back on an older slot (rollback or fallback): its last-known-good config first, so it never parses a newer one's.
+  const slotConfigs = new SlotConfigs(platform.paths.state);
+  const upgradeLog = log.child({ component: "upgrade" });
+  const assessment = await UpgradeService.assessBoot({ store: platform.bootStore, identity, log: upgradeLog });
+  await restoreSlotConfig({ slots: slotConfigs, config: store, booted: identity.slot, trial: assessment.trial, events, log: upgradeLog }).catch((err: unknown) =>
+    log.error({ err }, "restoring the slot's config failed: keeping the active one"),
+  );
   if (await store.promoteStaged()) events.publish("config.promoted", "staged config became active at boot", {});
   const initial = await loadActive(store, log, events);
 
@@ -117,10 +124,12 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     store: platform.bootStore,
     identity,
     events,
-    log: log.child({ component: "upgrade" }),
+    log: upgradeLog,
     spoolDir: join(platform.paths.ephemeral, "lib", "cairn", "upgrade"),
     configKeys: () => config.active?.machine.update.publicKeys ?? [],
     reboot: (why) => powerOnce("reboot", why),
+    slotConfigs,
+    activeConfig: () => (config.maintenance ? Promise.resolve(undefined) : store.readActive()),
   });
 
   let server: ApiServer | undefined;

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { BootStore, EntryFile, FileRange, SlotName } from "./platform.js";
 
@@ -11,6 +11,8 @@ export interface BootStoreLocations {
   rootTarget(slot: SlotName): Promise<string>;
   /** Directory of trusted release keys (*.pem). */
   readonly releaseKeysDir: string;
+  /** Size of a root slot in bytes (a partition's size); absent when slots have no fixed size. */
+  rootCapacity?(slot: SlotName): Promise<number>;
 }
 
 const CHUNK = 1024 * 1024;
@@ -110,5 +112,18 @@ export class DirBootStore implements BootStore {
     await mkdir(dirname(target), { recursive: true });
     // O_TRUNC is ignored by block devices and keeps a process-mode slot file exact.
     await copyRange(src, target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC);
+  }
+
+  async rootSlotCapacity(slot: SlotName): Promise<number | undefined> {
+    return this.at.rootCapacity?.(slot);
+  }
+
+  async bootSpaceFor(rel: string): Promise<number> {
+    const efi = await this.at.efiDir();
+    const fs = await statfs(efi);
+    const dir = join(efi, rel);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const sizes = await Promise.all(names.map((n) => stat(join(dir, n)).then((s) => (s.isFile() ? s.size : 0), () => 0)));
+    return fs.bavail * fs.bsize + sizes.reduce((a, b) => a + b, 0);
   }
 }

@@ -225,6 +225,10 @@ export interface BootStore {
   writeBootFile(rel: string, src: FileRange): Promise<void>;
   /** Writes `src` raw onto the slot's root partition (ROOT-<slot>). */
   writeRootSlot(slot: SlotName, src: FileRange): Promise<void>;
+  /** Size in bytes of the slot's root partition; undefined when it has no fixed size (process mode). */
+  rootSlotCapacity(slot: SlotName): Promise<number | undefined>;
+  /** Bytes an upgrade may write under `rel` on the EFI partition: free space plus what the files already there take (they are replaced). */
+  bootSpaceFor(rel: string): Promise<number>;
 }
 
 /** How the node ends a boot. */

@@ -1,4 +1,6 @@
 import { createHash, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +22,7 @@ process.env["CAIRN_BLESS_GRACE_MS"] = "1500";
 const tmp = mkdtempSync(join(tmpdir(), "cairn-it-upgrade-"));
 const trusted = generateKeyPairSync("ed25519");
 const untrusted = generateKeyPairSync("ed25519");
+const untrusted_ = untrusted;
 const pem = (k: KeyObject) => k.export({ type: "spki", format: "pem" }).toString();
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -101,7 +104,7 @@ describe("refusals leave the node unchanged", () => {
     it(`refuses a bundle ${what}`, async () => {
       const before = await version();
       const { header, body } = await make();
-      const err = await expectCode(cluster.client(node).upgrade({ reboot: true, stageOnly: false, force: false, ...header }, chunksOf(body)), code);
+      const err = await expectCode(cluster.client(node).upgrade({ reboot: true, stageOnly: false, force: false, url: "", ...header }, chunksOf(body)), code);
       expect(err.details).toMatch(message);
       expect(snapshot(await version())).toEqual(snapshot(before));
       expect(diskFiles()).toEqual([]);
@@ -112,6 +115,7 @@ describe("refusals leave the node unchanged", () => {
 });
 
 describe("install, boot the new slot, bless, roll back", () => {
+  let v1Hostname = "";
   it("nodectl upgrade --reboot: slot B boots 2.0.0 on trial, then is blessed", async () => {
     const v0 = await version();
     expect(v0).toMatchObject({ osVersion: "0.1.0", bootedSlot: "A" });
@@ -141,6 +145,11 @@ describe("install, boot the new slot, bless, roll back", () => {
       { name: "B", version: "2.0.0", state: SlotState.SLOT_STATE_GOOD, triesLeft: 0, isDefault: true },
     ]);
     expect(entries()).toEqual(["cairn-a.conf", "cairn-b.conf"]);
+    // 2.0.0 runs with a config of its own from here on; 0.1.0's stays saved for slot A.
+    v1Hostname = blessed.hostname;
+    const p = await nodectl(["-n", node.address, "patch", "-p", '{"machine":{"hostname":"runs-2-0-0"}}'], cluster.env);
+    expect(p.code, show(p)).toBe(0);
+    expect((await version()).hostname).toBe("runs-2-0-0");
   });
 
   it("nodectl rollback --reboot: back to 0.1.0 on slot A", async () => {
@@ -157,6 +166,12 @@ describe("install, boot the new slot, bless, roll back", () => {
       ["A", "0.1.0", SlotState.SLOT_STATE_GOOD, true],
       ["B", "2.0.0", SlotState.SLOT_STATE_GOOD, false],
     ]);
+    // Slot A's last-known-good config came back with it; 2.0.0's change stays with slot B.
+    expect(v1.hostname).toBe(v1Hostname);
+    expect(readFileSync(join(node.dir, "state", "config", "slots", "b.yaml"), "utf8")).toContain("runs-2-0-0");
+    const events = [];
+    for await (const e of cluster.client(node).events({ tailEvents: 100 })) events.push(e);
+    expect(events.find((e) => e.type === "config.restored")).toMatchObject({ fields: { slot: "A", fromSlot: "B", changed: "true" } });
   });
 
   it("a slot that never gets blessed runs out of tries and the node falls back, saying so", async () => {
@@ -181,5 +196,59 @@ describe("install, boot the new slot, bless, roll back", () => {
     const events = [];
     for await (const e of cluster.client(node).events({ tailEvents: 100 })) events.push(e);
     expect(events.map((e) => e.type)).toContain("upgrade.rolledback");
+  });
+});
+
+describe("the node downloads a bundle from an http URL", () => {
+  let server: Server;
+  let base = "";
+  const served = new Map<string, Buffer>();
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const body = served.get(req.url ?? "");
+      if (!body) return void res.writeHead(404).end("no such bundle\n");
+      res.writeHead(200, { "content-length": body.length });
+      // Two writes with a pause: the node verifies while the bytes stream.
+      res.write(body.subarray(0, body.length >> 1));
+      setTimeout(() => res.end(body.subarray(body.length >> 1)), 50);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("refuses a missing URL, a bad scheme, an untrusted or tampered download, changing nothing", async () => {
+    const before = await version();
+    const untrusted = await makeBundle("url-untrusted", "4.0.0", untrusted_.privateKey);
+    served.set("/untrusted.bundle", untrusted.bytes);
+    const tampered = Buffer.from((await makeBundle("url-tampered", "4.0.0")).bytes);
+    tampered[tampered.length - 7] ^= 0xff;
+    served.set("/tampered.bundle", tampered);
+    const cases: [string, RegExp][] = [
+      [`${base}/missing.bundle`, /download http:\/\/127\.0\.0\.1:\d+\/missing\.bundle: server answered 404/],
+      ["ftp://example.com/x.bundle", /url: ftp is not supported, only http and https/],
+      [`${base}/untrusted.bundle`, /PERMISSION_DENIED.*does not match any trusted release key/],
+      [`${base}/tampered.bundle`, /INVALID_ARGUMENT.*bundle part rootfs sha256 mismatch/],
+    ];
+    for (const [url, message] of cases) {
+      const r = await nodectl(["-n", node.address, "upgrade", "--url", url, "--reboot"], cluster.env);
+      expect(r.code, show(r)).not.toBe(0);
+      expect(r.stderr, show(r)).toMatch(message);
+    }
+    const after = await version();
+    expect(snapshot(after)).toEqual(snapshot(before));
+    expect(readdirSync(join(node.dir, "var", "lib", "cairn", "upgrade"))).toEqual([]);
+  });
+
+  it("nodectl upgrade --url --reboot --wait: the node fetches, verifies and boots 4.0.0", async () => {
+    const v0 = await version();
+    expect(v0.bootedSlot).toBe("A");
+    served.set("/cairn-4.0.0.bundle", (await makeBundle("url-v4", "4.0.0")).bytes);
+    const r = await nodectl(["-n", node.address, "upgrade", "--url", `${base}/cairn-4.0.0.bundle`, "--reboot", "--wait", "--timeout", "60"], cluster.env);
+    expect(r.code, show(r)).toBe(0);
+    const v = await version();
+    expect(v).toMatchObject({ osVersion: "4.0.0", bootedSlot: "B" });
+    expect(v.bootId).not.toBe(v0.bootId);
+    expect(readFileSync(join(node.dir, "disk", "root-b.squashfs"))).toEqual(readFileSync(join(tmp, "url-v4.rootfs")));
   });
 });

@@ -24,13 +24,39 @@ const needsReboot = (flags: WaitFlags & { reboot?: boolean }, what: string) => {
   if (flags.wait && !flags.reboot) throw new CairnError("INVALID_ARGUMENT", `--wait needs --reboot: ${what} without it does not restart the node`);
 };
 
+/** `upgrade --url`: the node downloads and verifies the bundle; with --wait the phases and the new boot are followed. */
+async function upgradeFromUrl(flags: WaitFlags & { url: string; reboot?: boolean; stage?: boolean; force?: boolean }, cmd: Command): Promise<void> {
+  const header = { size: 0, sha256: "", reboot: flags.reboot ?? false, stageOnly: flags.stage ?? false, force: flags.force ?? false, url: flags.url };
+  if (!flags.wait) {
+    return onNodes(cmd, (c) => c.upgrade(header, []), (ok, g) => say(ok, g.format, (v: { message: string }) => v.message));
+  }
+  const stops: AbortController[] = [];
+  try {
+    await onNodes(
+      cmd,
+      (c, node, dial) => {
+        const stop = new AbortController();
+        stops.push(stop);
+        void watchPhases(dial, (line) => process.stderr.write(`${node}: ${line}\n`), stop.signal);
+        return track(c, dial, { action: "upgrade", goal: "new-boot", timeoutMs: flags.timeout * 1000, call: () => c.upgrade(header, []), expected: (r) => ({ slot: r.slot, version: r.version }) }).finally(() =>
+          stop.abort(),
+        );
+      },
+      (ok, g) => say(ok, g.format, summary),
+    );
+  } finally {
+    for (const s of stops) s.abort();
+  }
+}
+
 /** upgrade (with upload progress and, with --wait, tracked phases and the slot it came back on) and rollback. */
 export function registerUpgrade(program: Command): void {
   withWait(
     program
       .command("upgrade")
       .description("install a signed OS bundle into the inactive slot")
-      .requiredOption("--image <bundle>", "path of a cairn-*.bundle")
+      .option("--image <bundle>", "path of a cairn-*.bundle to upload")
+      .option("--url <url>", "http(s) URL the node downloads the bundle from itself (instead of --image)")
       .option("--reboot", "reboot into the new slot once written")
       .option("--stage", "write the slot without making it the default")
       .option("--force", "allow the same or an older version")
@@ -41,22 +67,28 @@ export function registerUpgrade(program: Command): void {
         return n;
       }, 1),
     "each node boots the new version (with --reboot); an automatic rollback fails",
-  ).action(async (flags: WaitFlags & { image: string; reboot?: boolean; stage?: boolean; force?: boolean; rolling?: boolean; maxUnavailable: number }, cmd: Command) => {
-    if (flags.rolling) return rollingUpgradeCommand(flags, cmd);
+  ).action(async (flags: WaitFlags & { image?: string; url?: string; reboot?: boolean; stage?: boolean; force?: boolean; rolling?: boolean; maxUnavailable: number }, cmd: Command) => {
+    if (flags.rolling) {
+      if (flags.url !== undefined || flags.image === undefined) throw new CairnError("INVALID_ARGUMENT", "--rolling uploads the bundle to each node: it needs --image <bundle>, not --url");
+      return rollingUpgradeCommand({ ...flags, image: flags.image }, cmd);
+    }
     needsReboot(flags, "upgrade");
-    const size = await stat(flags.image).then(
+    if ((flags.image === undefined) === (flags.url === undefined)) throw new CairnError("INVALID_ARGUMENT", "upgrade needs exactly one of --image <bundle> and --url <url>");
+    if (flags.url !== undefined) return upgradeFromUrl(flags as WaitFlags & { url: string; reboot?: boolean; stage?: boolean; force?: boolean }, cmd);
+    const image = flags.image!;
+    const size = await stat(image).then(
       (s) => s.size,
       () => {
-        throw new CairnError("INVALID_ARGUMENT", `--image ${flags.image}: no such file`);
+        throw new CairnError("INVALID_ARGUMENT", `--image ${image}: no such file`);
       },
     );
-    const sha256 = await sha256File(flags.image);
-    const header = { size, sha256, reboot: flags.reboot ?? false, stageOnly: flags.stage ?? false, force: flags.force ?? false };
+    const sha256 = await sha256File(image);
+    const header = { size, sha256, reboot: flags.reboot ?? false, stageOnly: flags.stage ?? false, force: flags.force ?? false, url: "" };
     const progress = new UploadProgress(size);
     const stops: AbortController[] = [];
     try {
       if (!flags.wait) {
-        await onNodes(cmd, (c, node) => c.upgrade(header, progress.track(node, chunksOf(flags.image))), (ok, g) => {
+        await onNodes(cmd, (c, node) => c.upgrade(header, progress.track(node, chunksOf(image))), (ok, g) => {
           progress.stop();
           say(ok, g.format, (v: { message: string }) => v.message);
         });
@@ -72,7 +104,7 @@ export function registerUpgrade(program: Command): void {
             action: "upgrade",
             goal: "new-boot",
             timeoutMs: flags.timeout * 1000,
-            call: () => c.upgrade(header, progress.track(node, chunksOf(flags.image))),
+            call: () => c.upgrade(header, progress.track(node, chunksOf(image))),
             expected: (r) => ({ slot: r.slot, version: r.version }),
           }).finally(() => stop.abort());
         },

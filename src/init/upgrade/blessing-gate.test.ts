@@ -7,6 +7,7 @@ import { bootEntry, bootEntryFileName, SORT_KEY } from "../../machinery/boot/ind
 import { DirBootStore } from "../../platform/dir-boot-store.js";
 import { EventBus } from "../event-bus.js";
 import { waitFor, type HealthCheck } from "./health.js";
+import { SlotConfigs } from "./slot-config.js";
 import { UNHEALTHY_REBOOT_DELAY_MS, UpgradeService } from "./upgrade-service.js";
 
 let dir: string;
@@ -27,6 +28,8 @@ async function trialOfB(): Promise<{ svc: UpgradeService; events: EventBus; rebo
     spoolDir: join(dir, "spool"),
     configKeys: () => [],
     reboot: (why) => reboots.push(why),
+    slotConfigs: new SlotConfigs(join(dir, "state")),
+    activeConfig: async () => "machine: {}\n",
   });
   return { svc, events, reboots };
 }
@@ -85,7 +88,7 @@ describe("health checks gate the blessing of a trial boot", () => {
   it("does nothing on a boot that is not a trial", async () => {
     await store.writeEntry(bootEntryFileName("A"), bootEntry("A", "0.1.0"));
     const events = new EventBus("boot-1");
-    const svc = await UpgradeService.open({ store, identity: { bootId: "b", slot: "A", osVersion: "0.1.0", buildId: "t", arch: "amd64" }, events, log: pino({ level: "silent" }), spoolDir: join(dir, "spool"), configKeys: () => [], reboot: () => expect.unreachable() });
+    const svc = await UpgradeService.open({ store, identity: { bootId: "b", slot: "A", osVersion: "0.1.0", buildId: "t", arch: "amd64" }, events, log: pino({ level: "silent" }), spoolDir: join(dir, "spool"), configKeys: () => [], reboot: () => expect.unreachable(), slotConfigs: new SlotConfigs(join(dir, "state")), activeConfig: async () => undefined });
     svc.scheduleBlessing([{ name: "x", check: () => ({ status: "failed", message: "x" }) }], 10);
     await vi.advanceTimersByTimeAsync(200_000);
     expect(types(events)).not.toContain("upgrade.unhealthy");

@@ -9,16 +9,29 @@ export interface SpoolExpectation {
   readonly sha256: string;
 }
 
-/**
- * Writes an uploaded bundle to a fresh file in `dir` while hashing it, and
- * checks the header's promise: exactly `size` bytes (a truncated or
- * overlong upload is refused as soon as it is known) with digest `sha256`.
- * Returns the file's path; on any failure the file is removed and a
- * CairnError INVALID_ARGUMENT (or the stream's own error) is thrown.
- */
-export async function spoolUpload(dir: string, expect: SpoolExpectation, chunks: AsyncIterable<Uint8Array>): Promise<string> {
+/** Checks the shape of a header's promise before any byte is accepted. */
+export function checkExpectation(expect: SpoolExpectation): void {
   if (!Number.isSafeInteger(expect.size) || expect.size <= 0) throw new CairnError("INVALID_ARGUMENT", "the Upgrade header must give the bundle size in bytes");
   if (!/^[0-9a-f]{64}$/.test(expect.sha256)) throw new CairnError("INVALID_ARGUMENT", "the Upgrade header must give the bundle sha256 as 64 lowercase hex digits");
+}
+
+/**
+ * Writes a bundle (an upload or a download) to a fresh file in `dir` while
+ * hashing it and handing every chunk to `inspect` first (the streaming
+ * verifier, which throws the moment the bundle is bad). With `expect` it
+ * checks the header's promise: exactly `size` bytes (a truncated or overlong
+ * upload is refused as soon as it is known) with digest `sha256`. Returns
+ * the file's path; on any failure the file is removed and a CairnError
+ * INVALID_ARGUMENT (or the stream's or `inspect`'s own error) is thrown.
+ * Not fsynced: a spool does not outlive its boot (swept at the next one).
+ */
+export async function spoolUpload(
+  dir: string,
+  expect: SpoolExpectation | undefined,
+  chunks: AsyncIterable<Uint8Array>,
+  inspect: (chunk: Uint8Array) => void = () => undefined,
+): Promise<string> {
+  if (expect) checkExpectation(expect);
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${randomUUID()}.bundle`);
   const fh = await open(path, "wx", 0o600);
@@ -27,14 +40,14 @@ export async function spoolUpload(dir: string, expect: SpoolExpectation, chunks:
     let received = 0;
     for await (const chunk of chunks) {
       received += chunk.length;
-      if (received > expect.size) throw new CairnError("INVALID_ARGUMENT", `upload is longer than the ${expect.size} bytes the header announced`);
+      if (expect && received > expect.size) throw new CairnError("INVALID_ARGUMENT", `upload is longer than the ${expect.size} bytes the header announced`);
       hash.update(chunk);
+      inspect(chunk);
       await fh.write(chunk);
     }
-    if (received !== expect.size) throw new CairnError("INVALID_ARGUMENT", `upload truncated: received ${received} of ${expect.size} bytes`);
+    if (expect && received !== expect.size) throw new CairnError("INVALID_ARGUMENT", `upload truncated: received ${received} of ${expect.size} bytes`);
     const digest = hash.digest("hex");
-    if (digest !== expect.sha256) throw new CairnError("INVALID_ARGUMENT", `upload sha256 ${digest} does not match the header's ${expect.sha256}`);
-    await fh.sync();
+    if (expect && digest !== expect.sha256) throw new CairnError("INVALID_ARGUMENT", `upload sha256 ${digest} does not match the header's ${expect.sha256}`);
     await fh.close();
     return path;
   } catch (e) {

@@ -7,10 +7,14 @@ import type { BootIdentity, BootStore } from "../../platform/index.js";
 import type { EventBus } from "../event-bus.js";
 import { blessSlot } from "./bless.js";
 import { runHealthChecks, type HealthCheck } from "./health.js";
+import { BundleStreamVerifier } from "../../machinery/bundle/index.js";
+import { fetchBundle } from "./fetch-bundle.js";
 import { rollbackToOther } from "./rollback.js";
+import type { SlotConfigs } from "./slot-config.js";
 import { otherSlot, readAssessment } from "./slot-entries.js";
-import { spoolUpload, sweepSpool } from "./spool.js";
-import { verifyUpload } from "./verify-upload.js";
+import { checkSlotFits } from "./slot-fit.js";
+import { spoolUpload, sweepSpool, type SpoolExpectation } from "./spool.js";
+import { checkManifest, requireTrustedKeys } from "./verify-upload.js";
 import { writeSlot } from "./write-slot.js";
 
 /** Default wait between "API up and config applied" and blessing a trial boot. */
@@ -30,6 +34,10 @@ export interface UpgradeDeps {
   /** Keys from the machine config (machine.update.publicKeys), read at each upgrade. */
   readonly configKeys: () => readonly string[];
   readonly reboot: (why: string) => void;
+  /** Each slot's last-known-good config (saved at blessing and when leaving a good slot). */
+  readonly slotConfigs: SlotConfigs;
+  /** The active config's text as persisted; undefined in maintenance mode. */
+  readonly activeConfig: () => Promise<string | undefined>;
 }
 
 /**
@@ -59,7 +67,7 @@ export class UpgradeService {
     return svc;
   }
 
-  private static async assess(d: UpgradeDeps): Promise<BootAssessment> {
+  private static async assess(d: Pick<UpgradeDeps, "store" | "identity" | "log">): Promise<BootAssessment> {
     const booted = { slot: d.identity.slot, version: d.identity.osVersion };
     try {
       return await readAssessment(d.store, booted);
@@ -68,6 +76,11 @@ export class UpgradeService {
       d.log.error({ err }, "reading the boot entries failed");
       return assessBoot([], booted);
     }
+  }
+
+  /** Reads the entries and assesses this boot; a node whose EFI partition cannot be read counts as not on trial. */
+  static assessBoot(d: Pick<UpgradeDeps, "store" | "identity" | "log">): Promise<BootAssessment> {
+    return UpgradeService.assess(d);
   }
 
   /** The current view of both slots (refreshed after every change). */
@@ -89,6 +102,14 @@ export class UpgradeService {
     }
   }
 
+  /**
+   * Installs a bundle streamed by the client (`chunks`) or fetched from
+   * `header.url`. The bytes are spooled while the streaming verifier checks
+   * the signature (as soon as the manifest arrives), the manifest (arch,
+   * version) and every part's sha256; the slot's size is checked; only then
+   * is the booted slot's config saved as its last-known-good and the
+   * inactive slot written.
+   */
   async install(header: UpgradeHeader, chunks: AsyncIterable<Uint8Array>): Promise<UpgradeResponse> {
     return this.exclusive("upgrade", async () => {
       const { identity, events, log, store } = this.d;
@@ -97,19 +118,38 @@ export class UpgradeService {
           hint: "wait until Version shows the booted slot GOOD",
         });
       }
-      const spoolPath = await spoolUpload(this.d.spoolDir, { size: header.size, sha256: header.sha256 }, chunks);
+      const fromUrl = header.url !== "";
+      // An upload must announce size and digest; a download may (then they are checked too).
+      const expect: SpoolExpectation | undefined = !fromUrl || header.size > 0 || header.sha256 !== "" ? { size: header.size, sha256: header.sha256 } : undefined;
+      const trustedKeys = [...(await store.releaseKeys()), ...this.d.configKeys()];
+      requireTrustedKeys(trustedKeys);
+      const verifier = new BundleStreamVerifier(trustedKeys, (m) => checkManifest(m, { arch: identity.arch, runningVersion: identity.osVersion, force: header.force }));
+      let verifyNs = 0n;
+      const t0 = Date.now();
+      if (fromUrl) log.info({ url: header.url }, "downloading upgrade bundle");
+      const spoolPath = await spoolUpload(this.d.spoolDir, expect, fromUrl ? fetchBundle(header.url) : chunks, (c) => {
+        const s = process.hrtime.bigint();
+        verifier.update(c);
+        verifyNs += process.hrtime.bigint() - s;
+      });
       try {
-        events.publish("upgrade.received", "upgrade bundle received", { bytes: String(header.size), sha256: header.sha256 });
-        const trustedKeys = [...(await store.releaseKeys()), ...this.d.configKeys()];
-        const bundle = await verifyUpload(spoolPath, { trustedKeys, arch: identity.arch, runningVersion: identity.osVersion, force: header.force });
+        const bundle = verifier.finish();
+        const receiveMs = Date.now() - t0;
+        const verifyMs = Number(verifyNs / 1_000_000n);
+        const size = String(bundle.parts.reduce((n, p) => Math.max(n, p.offset + p.size), 0));
+        events.publish("upgrade.received", fromUrl ? `upgrade bundle downloaded from ${header.url}` : "upgrade bundle received", { bytes: size, ...(fromUrl ? { url: header.url } : { sha256: header.sha256 }) });
         const version = bundle.manifest.version;
         events.publish("upgrade.verified", "upgrade bundle verified", { version, keyId: bundle.keyId });
         const slot = otherSlot(identity.slot);
-        const t0 = Date.now();
+        await checkSlotFits(store, slot, bundle);
+        await this.saveBootedConfig("install");
+        const t1 = Date.now();
         const { entry } = await writeSlot(store, { slot, bundle, spoolPath, stageOnly: header.stageOnly, booted: { version: identity.osVersion } });
+        const writeMs = Date.now() - t1;
         await this.refresh();
-        events.publish("upgrade.written", `slot ${slot} written`, { slot, version, entry, default: String(!header.stageOnly) });
-        log.info({ slot, version, entry, ms: Date.now() - t0 }, "upgrade written");
+        const timings = { receiveMs: String(receiveMs), verifyMs: String(verifyMs), writeMs: String(writeMs) };
+        events.publish("upgrade.written", `slot ${slot} written`, { slot, version, entry, default: String(!header.stageOnly), ...timings });
+        log.info({ slot, version, entry, receiveMs, verifyMs, writeMs }, "upgrade written");
         const rebooting = header.reboot && !header.stageOnly;
         if (rebooting) {
           events.publish("upgrade.rebooting", `rebooting into slot ${slot}`, { slot, version });
@@ -123,9 +163,19 @@ export class UpgradeService {
     });
   }
 
+  /** Saves the active config as the booted slot's last-known-good, if this boot is good (blessed, not a trial). */
+  private async saveBootedConfig(why: string): Promise<void> {
+    if (this.#assessment.trial) return;
+    const text = await this.d.activeConfig();
+    if (text === undefined) return;
+    await this.d.slotConfigs.save(this.d.identity.slot, text);
+    this.d.log.info({ slot: this.d.identity.slot, why }, "slot's last-known-good config saved");
+  }
+
   async rollback(reboot: boolean): Promise<RollbackResponse> {
     return this.exclusive("rollback", async () => {
       const { identity, events } = this.d;
+      await this.saveBootedConfig("rollback");
       const next = await rollbackToOther(this.d.store, { slot: identity.slot, version: identity.osVersion });
       await this.refresh();
       events.publish("upgrade.rollback", `slot ${next.slot} (${next.version}) is the default again`, { slot: next.slot, version: next.version });
@@ -169,6 +219,9 @@ export class UpgradeService {
   private async bless(): Promise<void> {
     await this.exclusive("bless", async () => {
       const { identity, events, log, store } = this.d;
+      // The config this trial ran well with is saved before the boot counts as good.
+      const text = await this.d.activeConfig();
+      if (text !== undefined) await this.d.slotConfigs.save(identity.slot, text);
       const renamed = await blessSlot(store, identity.slot);
       await this.refresh();
       if (!renamed) return;

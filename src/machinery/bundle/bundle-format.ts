@@ -23,8 +23,11 @@ export type { BundleManifest, BundlePart, BundlePartName } from "./bundle-manife
  * whole file before a node writes a byte of it to its inactive slot.
  */
 export const BUNDLE_MAGIC = Buffer.from("CAIRNBD1", "ascii");
-const HEADER = 16;
-const MAX_MANIFEST = 64 * 1024;
+/** Bytes before the manifest: magic and the two lengths. */
+export const BUNDLE_HEADER_BYTES = 16;
+export const MAX_MANIFEST_BYTES = 64 * 1024;
+const HEADER = BUNDLE_HEADER_BYTES;
+const MAX_MANIFEST = MAX_MANIFEST_BYTES;
 
 /** A part with its location in the bundle file, ready to be streamed out. */
 export interface LocatedPart {
@@ -108,7 +111,7 @@ export async function verifyBundle(source: Uint8Array | string, trustedPublicKey
 }
 
 /** Returns the id of the first trusted key whose signature matches, else throws. */
-function trustedSigner(data: Buffer, signature: Buffer, pems: readonly string[]): string {
+export function trustedSigner(data: Buffer, signature: Buffer, pems: readonly string[]): string {
   for (const pem of pems) {
     const key = createPublicKey(pem);
     if (verify(null, data, key, signature)) {

@@ -30,7 +30,7 @@ import { loadModules } from "./modules.js";
 import { MountTable, MS } from "./mount.js";
 import { readLinks } from "./net-links.js";
 import { NetworkConfigurator } from "./network.js";
-import { waitForPartition } from "./partitions.js";
+import { partitionBytes, waitForPartition } from "./partitions.js";
 import { powerOff } from "./power.js";
 import { parseCmdlineSlot } from "./proc-parsers.js";
 import { mountedTargets, mountPseudoFilesystems } from "./pseudo-mounts.js";
@@ -123,6 +123,7 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
       return efiMounted;
     },
     rootTarget: async (slot) => (await waitForPartition(`ROOT-${slot}`, { timeoutMs: partitionTimeoutMs })).device,
+    rootCapacity: async (slot) => partitionBytes((await waitForPartition(`ROOT-${slot}`, { timeoutMs: partitionTimeoutMs })).device),
     releaseKeysDir: RELEASE_KEYS_DIR,
   });
 

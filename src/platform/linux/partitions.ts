@@ -84,3 +84,12 @@ export async function waitForPartition(
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
   }
 }
+
+/** A partition's size in bytes: sysfs `size` counts 512-byte sectors whatever the disk's sector size. */
+export async function partitionBytes(device: string, sysBlock = "/sys/class/block"): Promise<number> {
+  const path = join(sysBlock, basename(device), "size");
+  const text = await readFile(path, "utf8").catch((e: unknown) => {
+    throw new CairnError("INTERNAL", `read ${path}: ${(e as Error).message}`);
+  });
+  return Number(text.trim()) * 512;
+}

@@ -13,9 +13,12 @@ export const protobufFileName = "cairn/machine/v1/upgrade.proto";
 
 /** UpgradeHeader opens an Upgrade stream. */
 export interface UpgradeHeader {
-  /** size is the bundle's total size in bytes. */
+  /** size is the bundle's total size in bytes (optional with url). */
   size: number;
-  /** sha256 is the hex digest of the whole bundle, checked after transfer. */
+  /**
+   * sha256 is the hex digest of the whole bundle, checked after transfer
+   * (optional with url).
+   */
   sha256: string;
   /** reboot reboots into the new slot once it is written. */
   reboot: boolean;
@@ -23,6 +26,13 @@ export interface UpgradeHeader {
   stageOnly: boolean;
   /** force allows installing the same or an older version. */
   force: boolean;
+  /**
+   * url, when set, makes the node download the bundle itself from this
+   * http(s) URL instead of receiving chunks (none may follow the header).
+   * size and sha256 are then optional: when given they are checked too.
+   * The signature and every part's sha256 are verified while it streams.
+   */
+  url: string;
 }
 
 /**
@@ -55,7 +65,7 @@ export interface UpgradeResponse {
 }
 
 function createBaseUpgradeHeader(): UpgradeHeader {
-  return { size: 0, sha256: "", reboot: false, stageOnly: false, force: false };
+  return { size: 0, sha256: "", reboot: false, stageOnly: false, force: false, url: "" };
 }
 
 export const UpgradeHeader: MessageFns<UpgradeHeader> = {
@@ -74,6 +84,9 @@ export const UpgradeHeader: MessageFns<UpgradeHeader> = {
     }
     if (message.force !== false) {
       writer.uint32(40).bool(message.force);
+    }
+    if (message.url !== "") {
+      writer.uint32(50).string(message.url);
     }
     return writer;
   },
@@ -131,6 +144,14 @@ export const UpgradeHeader: MessageFns<UpgradeHeader> = {
             message.force = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -154,6 +175,7 @@ export const UpgradeHeader: MessageFns<UpgradeHeader> = {
         ? globalThis.Boolean(object.stage_only)
         : false,
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
     };
   },
 
@@ -174,6 +196,9 @@ export const UpgradeHeader: MessageFns<UpgradeHeader> = {
     if (message.force !== false) {
       obj.force = message.force;
     }
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
     return obj;
   },
 
@@ -187,6 +212,7 @@ export const UpgradeHeader: MessageFns<UpgradeHeader> = {
     message.reboot = object.reboot ?? false;
     message.stageOnly = object.stageOnly ?? false;
     message.force = object.force ?? false;
+    message.url = object.url ?? "";
     return message;
   },
 };
