@@ -104,7 +104,7 @@ describe("refusals leave the node unchanged", () => {
     it(`refuses a bundle ${what}`, async () => {
       const before = await version();
       const { header, body } = await make();
-      const err = await expectCode(cluster.client(node).upgrade({ reboot: true, stageOnly: false, force: false, url: "", ...header }, chunksOf(body)), code);
+      const err = await expectCode(cluster.client(node).upgrade({ reboot: true, stageOnly: false, force: false, url: "", tries: 0, ...header }, chunksOf(body)), code);
       expect(err.details).toMatch(message);
       expect(snapshot(await version())).toEqual(snapshot(before));
       expect(diskFiles()).toEqual([]);

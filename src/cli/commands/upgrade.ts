@@ -20,13 +20,19 @@ async function* chunksOf(path: string): AsyncIterable<Uint8Array> {
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) yield chunk as Buffer;
 }
 
+function parseTries(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 9) throw new CairnError("INVALID_ARGUMENT", `--tries ${v}: must be a whole number from 1 to 9`);
+  return n;
+}
+
 const needsReboot = (flags: WaitFlags & { reboot?: boolean }, what: string) => {
   if (flags.wait && !flags.reboot) throw new CairnError("INVALID_ARGUMENT", `--wait needs --reboot: ${what} without it does not restart the node`);
 };
 
 /** `upgrade --url`: the node downloads and verifies the bundle; with --wait the phases and the new boot are followed. */
-async function upgradeFromUrl(flags: WaitFlags & { url: string; reboot?: boolean; stage?: boolean; force?: boolean }, cmd: Command): Promise<void> {
-  const header = { size: 0, sha256: "", reboot: flags.reboot ?? false, stageOnly: flags.stage ?? false, force: flags.force ?? false, url: flags.url };
+async function upgradeFromUrl(flags: WaitFlags & { url: string; reboot?: boolean; stage?: boolean; force?: boolean; tries: number }, cmd: Command): Promise<void> {
+  const header = { size: 0, sha256: "", reboot: flags.reboot ?? false, stageOnly: flags.stage ?? false, force: flags.force ?? false, url: flags.url, tries: flags.tries };
   if (!flags.wait) {
     return onNodes(cmd, (c) => c.upgrade(header, []), (ok, g) => say(ok, g.format, (v: { message: string }) => v.message));
   }
@@ -60,6 +66,7 @@ export function registerUpgrade(program: Command): void {
       .option("--reboot", "reboot into the new slot once written")
       .option("--stage", "write the slot without making it the default")
       .option("--force", "allow the same or an older version")
+      .option("--tries <n>", "boots the new slot gets to be blessed before the node falls back (1-9)", (v) => parseTries(v), 3)
       .option("--rolling", "one node at a time (see --max-unavailable), each healthy on the new version before the next; stops at the first failure")
       .option("--max-unavailable <n>", "with --rolling: nodes upgrading at once", (v: string) => {
         const n = Number(v);
@@ -67,14 +74,14 @@ export function registerUpgrade(program: Command): void {
         return n;
       }, 1),
     "each node boots the new version (with --reboot); an automatic rollback fails",
-  ).action(async (flags: WaitFlags & { image?: string; url?: string; reboot?: boolean; stage?: boolean; force?: boolean; rolling?: boolean; maxUnavailable: number }, cmd: Command) => {
+  ).action(async (flags: WaitFlags & { image?: string; url?: string; reboot?: boolean; stage?: boolean; force?: boolean; tries: number; rolling?: boolean; maxUnavailable: number }, cmd: Command) => {
     if (flags.rolling) {
       if (flags.url !== undefined || flags.image === undefined) throw new CairnError("INVALID_ARGUMENT", "--rolling uploads the bundle to each node: it needs --image <bundle>, not --url");
       return rollingUpgradeCommand({ ...flags, image: flags.image }, cmd);
     }
     needsReboot(flags, "upgrade");
     if ((flags.image === undefined) === (flags.url === undefined)) throw new CairnError("INVALID_ARGUMENT", "upgrade needs exactly one of --image <bundle> and --url <url>");
-    if (flags.url !== undefined) return upgradeFromUrl(flags as WaitFlags & { url: string; reboot?: boolean; stage?: boolean; force?: boolean }, cmd);
+    if (flags.url !== undefined) return upgradeFromUrl(flags as WaitFlags & { url: string; reboot?: boolean; stage?: boolean; force?: boolean; tries: number }, cmd);
     const image = flags.image!;
     const size = await stat(image).then(
       (s) => s.size,
@@ -83,7 +90,7 @@ export function registerUpgrade(program: Command): void {
       },
     );
     const sha256 = await sha256File(image);
-    const header = { size, sha256, reboot: flags.reboot ?? false, stageOnly: flags.stage ?? false, force: flags.force ?? false, url: "" };
+    const header = { size, sha256, reboot: flags.reboot ?? false, stageOnly: flags.stage ?? false, force: flags.force ?? false, url: "", tries: flags.tries };
     const progress = new UploadProgress(size);
     const stops: AbortController[] = [];
     try {

@@ -5,7 +5,8 @@
  * to bless its trial boot and reboots, so after three tries systemd-boot
  * falls back to the previous slot. The failing check is baked into this
  * entry at build time: no flag or environment variable can turn it on in
- * a real image.
+ * a real image. Its short bless grace (the image decides it, like the
+ * checks) makes each refused try end sooner.
  */
 import { writeSync } from "node:fs";
 import { createLogger } from "../../log/index.js";
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   const log = createLogger({ destination: logs.sink("machined", process.stdout) });
   installCrashGuards(log);
   const announce = (line: string) => process.stderr.write(`${line}\n`);
-  await runNode({ platform: createLinuxPlatform(), listen: "0.0.0.0:50000", log, logs, announce, healthChecks: [alwaysFails] });
+  await runNode({ platform: createLinuxPlatform(), listen: "0.0.0.0:50000", log, logs, announce, healthChecks: [alwaysFails], blessGraceMs: 1000 });
 }
 
 main().catch((e: unknown) => {

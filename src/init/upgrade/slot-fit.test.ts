@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { VerifiedBundle } from "../../machinery/bundle/index.js";
 import { DirBootStore } from "../../platform/dir-boot-store.js";
-import { checkSlotFits } from "./slot-fit.js";
+import { checkSlotFits as checkFits, slotRoom } from "./slot-fit.js";
+
+const checkSlotFits = async (store: DirBootStore, slot: "A" | "B", b: VerifiedBundle) => checkFits(b.manifest, await slotRoom(store, slot));
 
 const dir = mkdtempSync(join(tmpdir(), "cairn-fit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,15 +17,14 @@ const store = (rootBytes?: number) =>
     releaseKeysDir: join(dir, "keys"),
     ...(rootBytes !== undefined && { rootCapacity: async () => rootBytes }),
   });
-const bundle = (rootfs: number, kernel = 10): VerifiedBundle => ({
-  manifest: { format: 1, version: "9.9.9", arch: "amd64", buildId: "t", keyId: "k", parts: [] },
-  keyId: "k",
-  parts: [
-    { name: "kernel", size: kernel, sha256: "", offset: 0 },
-    { name: "initramfs", size: 10, sha256: "", offset: 0 },
-    { name: "rootfs", size: rootfs, sha256: "", offset: 0 },
-  ],
-});
+const bundle = (rootfs: number, kernel = 10): VerifiedBundle => {
+  const parts = [
+    { name: "kernel" as const, size: kernel, sha256: "", offset: 0 },
+    { name: "initramfs" as const, size: 10, sha256: "", offset: 0 },
+    { name: "rootfs" as const, size: rootfs, sha256: "", offset: 0 },
+  ];
+  return { manifest: { format: 1, version: "9.9.9", arch: "amd64", buildId: "t", keyId: "k", parts }, keyId: "k", parts };
+};
 
 describe("checkSlotFits", () => {
   it("accepts a rootfs that fits the partition, and any size when slots are unbounded (process mode)", async () => {

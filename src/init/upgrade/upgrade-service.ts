@@ -12,10 +12,10 @@ import { fetchBundle } from "./fetch-bundle.js";
 import { rollbackToOther } from "./rollback.js";
 import type { SlotConfigs } from "./slot-config.js";
 import { otherSlot, readAssessment } from "./slot-entries.js";
-import { checkSlotFits } from "./slot-fit.js";
+import { checkSlotFits, slotRoom } from "./slot-fit.js";
 import { spoolUpload, sweepSpool, type SpoolExpectation } from "./spool.js";
 import { checkManifest, requireTrustedKeys } from "./verify-upload.js";
-import { writeSlot } from "./write-slot.js";
+import { MAX_UPGRADE_TRIES, UPGRADE_TRIES, writeSlot } from "./write-slot.js";
 
 /** Default wait between "API up and config applied" and blessing a trial boot. */
 export const DEFAULT_BLESS_GRACE_MS = 10_000;
@@ -118,12 +118,18 @@ export class UpgradeService {
           hint: "wait until Version shows the booted slot GOOD",
         });
       }
+      if (header.tries > MAX_UPGRADE_TRIES) throw new CairnError("INVALID_ARGUMENT", `tries: ${header.tries} is more than ${MAX_UPGRADE_TRIES}`);
       const fromUrl = header.url !== "";
       // An upload must announce size and digest; a download may (then they are checked too).
       const expect: SpoolExpectation | undefined = !fromUrl || header.size > 0 || header.sha256 !== "" ? { size: header.size, sha256: header.sha256 } : undefined;
       const trustedKeys = [...(await store.releaseKeys()), ...this.d.configKeys()];
       requireTrustedKeys(trustedKeys);
-      const verifier = new BundleStreamVerifier(trustedKeys, (m) => checkManifest(m, { arch: identity.arch, runningVersion: identity.osVersion, force: header.force }));
+      const slot = otherSlot(identity.slot);
+      const room = await slotRoom(store, slot);
+      const verifier = new BundleStreamVerifier(trustedKeys, (m) => {
+        checkManifest(m, { arch: identity.arch, runningVersion: identity.osVersion, force: header.force });
+        checkSlotFits(m, room);
+      });
       let verifyNs = 0n;
       const t0 = Date.now();
       if (fromUrl) log.info({ url: header.url }, "downloading upgrade bundle");
@@ -140,11 +146,9 @@ export class UpgradeService {
         events.publish("upgrade.received", fromUrl ? `upgrade bundle downloaded from ${header.url}` : "upgrade bundle received", { bytes: size, ...(fromUrl ? { url: header.url } : { sha256: header.sha256 }) });
         const version = bundle.manifest.version;
         events.publish("upgrade.verified", "upgrade bundle verified", { version, keyId: bundle.keyId });
-        const slot = otherSlot(identity.slot);
-        await checkSlotFits(store, slot, bundle);
         await this.saveBootedConfig("install");
         const t1 = Date.now();
-        const { entry } = await writeSlot(store, { slot, bundle, spoolPath, stageOnly: header.stageOnly, booted: { version: identity.osVersion } });
+        const { entry } = await writeSlot(store, { slot, bundle, spoolPath, stageOnly: header.stageOnly, booted: { version: identity.osVersion }, tries: header.tries || UPGRADE_TRIES });
         const writeMs = Date.now() - t1;
         await this.refresh();
         const timings = { receiveMs: String(receiveMs), verifyMs: String(verifyMs), writeMs: String(writeMs) };

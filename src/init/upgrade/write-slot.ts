@@ -3,21 +3,22 @@ import type { VerifiedBundle } from "../../machinery/bundle/index.js";
 import type { BootStore, SlotName } from "../../platform/index.js";
 import { readLoaderEntries, otherSlot } from "./slot-entries.js";
 
-/** Boot tries a freshly written slot gets before systemd-boot falls back. */
+/** Boot tries a freshly written slot gets before systemd-boot falls back (the default; the Upgrade header may ask for 1-9). */
 export const UPGRADE_TRIES = 3;
+export const MAX_UPGRADE_TRIES = 9;
 
 /**
  * Writes a verified bundle into `slot` (never the booted one) in an order
  * that is safe to cut at any point: first the slot's old entry goes (so a
  * half-written slot can never boot), then the rootfs onto ROOT-<slot>, the
  * kernel and initramfs under /cairn/<slot>/, then the new entry with
- * UPGRADE_TRIES tries. Unless `stageOnly`, the new entry is the preferred
+ * `tries` (default UPGRADE_TRIES) tries. Unless `stageOnly`, the new entry is the preferred
  * one and the booted slot's entry is rewritten as the fallback: that last
  * atomic rename is the moment the default switches.
  */
 export async function writeSlot(
   store: BootStore,
-  o: { slot: SlotName; bundle: VerifiedBundle; spoolPath: string; stageOnly: boolean; booted: { version: string } },
+  o: { slot: SlotName; bundle: VerifiedBundle; spoolPath: string; stageOnly: boolean; booted: { version: string }; tries?: number },
 ): Promise<{ entry: string }> {
   const part = (name: "kernel" | "initramfs" | "rootfs") => {
     const p = o.bundle.parts.find((x) => x.name === name)!;
@@ -30,7 +31,7 @@ export async function writeSlot(
   const dir = slotEfiDir(o.slot).slice(1);
   await store.writeBootFile(`${dir}/vmlinuz`, part("kernel"));
   await store.writeBootFile(`${dir}/initramfs.zst`, part("initramfs"));
-  const entry = bootEntryFileName(o.slot, UPGRADE_TRIES);
+  const entry = bootEntryFileName(o.slot, o.tries ?? UPGRADE_TRIES);
   const version = o.bundle.manifest.version;
   await store.writeEntry(entry, bootEntry(o.slot, version, o.stageOnly ? SORT_KEY.fallback : SORT_KEY.preferred));
   if (!o.stageOnly) {

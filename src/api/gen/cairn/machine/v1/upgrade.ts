@@ -33,6 +33,12 @@ export interface UpgradeHeader {
    * The signature and every part's sha256 are verified while it streams.
    */
   url: string;
+  /**
+   * tries is how many boots the new slot gets to be blessed before
+   * systemd-boot falls back to the current one: 0 means the default, 3;
+   * at most 9.
+   */
+  tries: number;
 }
 
 /**
@@ -65,7 +71,7 @@ export interface UpgradeResponse {
 }
 
 function createBaseUpgradeHeader(): UpgradeHeader {
-  return { size: 0, sha256: "", reboot: false, stageOnly: false, force: false, url: "" };
+  return { size: 0, sha256: "", reboot: false, stageOnly: false, force: false, url: "", tries: 0 };
 }
 
 export const UpgradeHeader: MessageFns<UpgradeHeader> = {
@@ -87,6 +93,9 @@ export const UpgradeHeader: MessageFns<UpgradeHeader> = {
     }
     if (message.url !== "") {
       writer.uint32(50).string(message.url);
+    }
+    if (message.tries !== 0) {
+      writer.uint32(56).uint32(message.tries);
     }
     return writer;
   },
@@ -152,6 +161,14 @@ export const UpgradeHeader: MessageFns<UpgradeHeader> = {
             message.url = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tries = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -176,6 +193,7 @@ export const UpgradeHeader: MessageFns<UpgradeHeader> = {
         : false,
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
       url: isSet(object.url) ? globalThis.String(object.url) : "",
+      tries: isSet(object.tries) ? globalThis.Number(object.tries) : 0,
     };
   },
 
@@ -199,6 +217,9 @@ export const UpgradeHeader: MessageFns<UpgradeHeader> = {
     if (message.url !== "") {
       obj.url = message.url;
     }
+    if (message.tries !== 0) {
+      obj.tries = Math.round(message.tries);
+    }
     return obj;
   },
 
@@ -213,6 +234,7 @@ export const UpgradeHeader: MessageFns<UpgradeHeader> = {
     message.stageOnly = object.stageOnly ?? false;
     message.force = object.force ?? false;
     message.url = object.url ?? "";
+    message.tries = object.tries ?? 0;
     return message;
   },
 };
