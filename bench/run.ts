@@ -1,14 +1,17 @@
-// `npm run bench`: two sections, run in this order.
+// `npm run bench`: three sections, run in this order.
 // - rpc: Version RPC over mTLS on loopback, process-mode machined versus a bare
 //   grpc-js server with the same TLS setup, each in its own process.
 //   Method and latest numbers: bench/README.md.
 // - boot: Cairn boot to API vs a Debian baseline under QEMU (bench/boot/).
 //   Method and latest numbers: docs/boot-performance.md.
-// `npm run bench -- --only rpc` or `--only boot` runs one section.
+// - upgrade: `nodectl upgrade --wait` vs `nodectl reboot --wait` on one QEMU
+//   node, and the node's install split (bench/upgrade/). Numbers: docs/upgrades.md.
+// `npm run bench -- --only rpc|boot|upgrade` runs one section.
 import { rm } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { runBootBench } from "./boot/index.js";
+import { runUpgradeBench } from "./upgrade/index.js";
 import { createBenchCluster } from "./cluster.js";
 import { formatTable, formatVerdict, machineInfo, summarise, writeResults, TARGET_RATIO } from "./report.js";
 import { runRounds, warmUp, type Scenario } from "./rounds.js";
@@ -26,7 +29,7 @@ const SCENARIOS: readonly Scenario[] = [
   { id: "c16-16ch", label: "16 concurrent callers, 16 channels (16 TLS connections)", callers: 16, channels: 16, total: CONC, warmup: 500 },
 ];
 
-const SECTIONS = ["rpc", "boot"] as const;
+const SECTIONS = ["rpc", "boot", "upgrade"] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** `--only rpc|boot` (also `--only=boot`); default: every section. */
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   if (sections.includes("rpc")) await runRpcBench(repoRoot);
   if (sections.includes("boot")) await runBootBench({ repoRoot, log });
+  if (sections.includes("upgrade")) log(`upgrade: results in ${await runUpgradeBench({ repoRoot, log })}`);
 }
 
 /** The Version RPC section (issue 2). */

@@ -40,14 +40,31 @@ async function copyRange(src: FileRange, dstPath: string, flags: number): Promis
   }
 }
 
-/** fsync of a directory, so a rename in it is on disk. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
+/** fsync of a file or directory by path. */
+async function syncPath(path: string): Promise<void> {
+  const fh = await open(path, "r");
   try {
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/** fsync of a directory, so a rename in it is on disk. */
+const syncDir = syncPath;
+
+/**
+ * Makes a rename durable on vfat as well as ext4. Linux's vfat gives the
+ * renamed file's inode the target's directory slot but writes the slot's
+ * start cluster and size only when that inode is written back: an fsync of
+ * the directory alone leaves, after a power cut, the old contents under the
+ * target name (rename over an existing entry) or an empty file (a new
+ * name). Found by the e2e power cut after the default switched. So the file
+ * is fsynced at its new name, then the directory (the old name's removal).
+ */
+async function syncRenamed(dir: string, name: string): Promise<void> {
+  await syncPath(join(dir, name));
+  await syncDir(dir);
 }
 
 /**
@@ -85,13 +102,13 @@ export class DirBootStore implements BootStore {
       await fh.close();
     }
     await rename(tmp, join(dir, file));
-    await syncDir(dir);
+    await syncRenamed(dir, file);
   }
 
   async renameEntry(from: string, to: string): Promise<void> {
     const dir = await this.entriesDir();
     await rename(join(dir, from), join(dir, to));
-    await syncDir(dir);
+    await syncRenamed(dir, to);
   }
 
   async removeEntry(file: string): Promise<void> {

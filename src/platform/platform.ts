@@ -211,7 +211,8 @@ export interface EntryFile {
  * The boot partition (systemd-boot entries, kernels, initramfs) and the two
  * root slots: what upgrades, blessing and rollback read and write. Every
  * write is fsynced before it returns; entry writes are atomic (temp file,
- * fsync, rename, fsync of the directory), which FAT keeps atomic enough.
+ * fsync, rename, fsync of the renamed file and of the directory: vfat
+ * writes a renamed entry's cluster and size only with the file's inode).
  */
 export interface BootStore {
   /** Release public keys (PEM) the running image trusts (/etc/cairn/release-keys/*.pem). */
