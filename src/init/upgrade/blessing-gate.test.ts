@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -55,8 +55,10 @@ describe("health checks gate the blessing of a trial boot", () => {
     expect(entries()).toContain("cairn-b+2-1.conf");
     up = true;
     await vi.advanceTimersByTimeAsync(1500);
-    await vi.waitFor(() => expect(entries()).toContain("cairn-b.conf"));
-    expect(types(events)).toContain("upgrade.blessed");
+    // The event comes last: after the config is saved for slot B and the entry renamed.
+    await vi.waitFor(() => expect(types(events)).toContain("upgrade.blessed"));
+    expect(entries()).toContain("cairn-b.conf");
+    expect(readFileSync(join(dir, "state", "config", "slots", "b.yaml"), "utf8")).toBe("machine: {}\n");
     expect(reboots).toEqual([]);
   });
 
