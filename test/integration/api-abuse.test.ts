@@ -128,7 +128,7 @@ describe("oversized messages", () => {
     const enc = MachineServiceService.upgrade.requestSerialize as (x: unknown) => Buffer;
     const raw = new RawClient(node.address, cluster.creds("os:admin"));
     try {
-      const header = enc({ msg: { $case: "header", header: { size: 64 * 1024 * 1024, sha256: "0".repeat(64), reboot: false, stageOnly: true, force: false } } });
+      const header = enc({ msg: { $case: "header", header: { size: 64 * 1024 * 1024, sha256: "0".repeat(64), reboot: false, stageOnly: true, force: false, url: "", tries: 0 } } });
       const chunk = enc({ msg: { $case: "chunk", chunk: Buffer.alloc(API_LIMITS.maxUpgradeChunkBytes + 1) } });
       const out = await raw.call("upgrade", [header, chunk]);
       expect(out.code, out.details).toBe(status.INVALID_ARGUMENT);
@@ -215,7 +215,7 @@ describe("slow and stalled clients", () => {
     const call = raw.client.makeClientStreamRequest(MachineServiceService.upgrade.path, (b: Buffer) => b, (b: Buffer) => b, (err) => {
       ended = { code: err?.code ?? 0, details: err?.details ?? "" };
     });
-    call.write(enc({ msg: { $case: "header", header: { size: 16 * 1024 * 1024, sha256: "a".repeat(64), reboot: false, stageOnly: true, force: false } } }));
+    call.write(enc({ msg: { $case: "header", header: { size: 16 * 1024 * 1024, sha256: "a".repeat(64), reboot: false, stageOnly: true, force: false, url: "", tries: 0 } } }));
     call.write(enc({ msg: { $case: "chunk", chunk: Buffer.alloc(256 * 1024, 7) } }));
     // ... and then nothing: the client neither sends nor ends.
     await pollUntil("the partial upload to be spooled", async () => (spoolFiles().length === 1 ? true : undefined), { timeoutMs: 10_000 });

@@ -64,7 +64,7 @@ beforeAll(async () => {
   node = await startNode();
   await cluster.configure(node, cluster.configWith((d) => (d.machine["update"] = { publicKeys: [pem(trusted.publicKey)] })));
   const staged = await makeBundle("staged", "2.0.0");
-  await cluster.client(node).upgrade({ size: staged.length, sha256: sha(staged), reboot: false, stageOnly: true, force: false }, chunksOf(staged));
+  await cluster.client(node).upgrade({ size: staged.length, sha256: sha(staged), reboot: false, stageOnly: true, force: false, url: "", tries: 0 }, chunksOf(staged));
   good = await makeBundle("good", "3.0.0");
 }, 60_000);
 afterAll(async () => {
@@ -79,7 +79,7 @@ const outcomes = new Map<string, number>();
 async function expectRefusedUntouched(what: string, body: Buffer): Promise<void> {
   const before = slotBytes();
   expect(Object.keys(before).some((k) => k.startsWith("disk"))).toBe(true);
-  const err = await grpcError(cluster.client(node).upgrade({ size: body.length, sha256: sha(body), reboot: false, stageOnly: true, force: false }, chunksOf(body)));
+  const err = await grpcError(cluster.client(node).upgrade({ size: body.length, sha256: sha(body), reboot: false, stageOnly: true, force: false, url: "", tries: 0 }, chunksOf(body)));
   const key = `${status[err.code]}: ${err.details.split("\n")[0]?.replace(/[0-9a-f]{16,}|\d+/g, "N")}`;
   outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
   expect([status.INVALID_ARGUMENT, status.PERMISSION_DENIED, status.FAILED_PRECONDITION], `${what}: ${err.details}`).toContain(err.code);
@@ -90,10 +90,10 @@ async function expectRefusedUntouched(what: string, body: Buffer): Promise<void>
 describe("hostile bundles never reach the inactive slot", () => {
   it("control: the untouched bundle would be accepted (so the refusals below are about the damage)", async () => {
     // Accepted by verification: stage it, then put slot B back to the 2.0.0 baseline for the fuzz.
-    const res = await cluster.client(node).upgrade({ size: good.length, sha256: sha(good), reboot: false, stageOnly: true, force: false }, chunksOf(good));
+    const res = await cluster.client(node).upgrade({ size: good.length, sha256: sha(good), reboot: false, stageOnly: true, force: false, url: "", tries: 0 }, chunksOf(good));
     expect(res.version).toBe("3.0.0");
     const staged = await makeBundle("staged", "2.0.0");
-    await cluster.client(node).upgrade({ size: staged.length, sha256: sha(staged), reboot: false, stageOnly: true, force: true }, chunksOf(staged));
+    await cluster.client(node).upgrade({ size: staged.length, sha256: sha(staged), reboot: false, stageOnly: true, force: true, url: "", tries: 0 }, chunksOf(staged));
   });
 
   it("refuses every bundle with bytes flipped anywhere (header, manifest, signature, parts)", async () => {

@@ -22,14 +22,14 @@ async function* chunksOf(path: string): AsyncIterable<Uint8Array> {
  * already healthy on the bundle's version is skipped, so a stopped rollout
  * can be re-run once the cause is fixed.
  */
-export async function rollingUpgradeCommand(flags: { image: string; force?: boolean; stage?: boolean; maxUnavailable: number; timeout: number }, cmd: Command): Promise<void> {
+export async function rollingUpgradeCommand(flags: { image: string; force?: boolean; stage?: boolean; tries?: number; maxUnavailable: number; timeout: number }, cmd: Command): Promise<void> {
   if (flags.stage) throw new CairnError("INVALID_ARGUMENT", "--rolling reboots every node: it cannot be combined with --stage");
   const size = (await stat(flags.image).catch(() => undefined))?.size;
   if (size === undefined) throw new CairnError("INVALID_ARGUMENT", `--image ${flags.image}: no such file`);
   const version = await bundleVersion(flags.image);
   const h = createHash("sha256");
   for await (const c of createReadStream(flags.image)) h.update(c as Buffer);
-  const header = { size, sha256: h.digest("hex"), reboot: true, stageOnly: false, force: flags.force ?? false };
+  const header = { size, sha256: h.digest("hex"), reboot: true, stageOnly: false, force: flags.force ?? false, url: "", tries: flags.tries ?? 0 };
   const { nodes, open } = await nodeHandles(cmd);
   const format = globals(cmd).format;
   const say = (line: string) => {
