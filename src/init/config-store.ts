@@ -1,6 +1,6 @@
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { removeFileDurable, writeFileAtomic } from "../machinery/fs/index.js";
+import { readTextIfExists, removeFileDurable, writeFileAtomic } from "../machinery/fs/index.js";
 
 /**
  * The machine config on the STATE partition. `active.yaml` is what the node
@@ -24,11 +24,11 @@ export class ConfigStore {
   }
 
   async readActive(): Promise<string | undefined> {
-    return readOptional(this.activePath);
+    return readTextIfExists(this.activePath);
   }
 
   async readStaged(): Promise<string | undefined> {
-    return readOptional(this.stagedPath);
+    return readTextIfExists(this.stagedPath);
   }
 
   async writeActive(text: string): Promise<void> {
@@ -58,14 +58,5 @@ export class ConfigStore {
     await this.writeActive(staged);
     await this.clearStaged();
     return true;
-  }
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
   }
 }

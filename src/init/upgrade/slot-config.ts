@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { writeFileAtomic } from "../../machinery/fs/index.js";
+import { readTextIfExists, writeFileAtomic } from "../../machinery/fs/index.js";
 import type { SlotName } from "../../platform/index.js";
 import type { ConfigStore } from "../config-store.js";
 import type { EventBus } from "../event-bus.js";
@@ -25,7 +24,7 @@ export class SlotConfigs {
   }
 
   read(slot: SlotName): Promise<string | undefined> {
-    return readOptional(this.path(slot));
+    return readTextIfExists(this.path(slot));
   }
 
   async save(slot: SlotName, text: string): Promise<void> {
@@ -33,7 +32,7 @@ export class SlotConfigs {
   }
 
   async lastBooted(): Promise<SlotName | undefined> {
-    const text = (await readOptional(join(this.dir, "last")))?.trim();
+    const text = (await readTextIfExists(join(this.dir, "last")))?.trim();
     return text === "A" || text === "B" ? text : undefined;
   }
 
@@ -77,13 +76,4 @@ export async function restoreSlotConfig(o: {
   }
   await o.slots.setLastBooted(o.booted);
   return restored;
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
 }

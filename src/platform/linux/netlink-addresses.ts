@@ -1,6 +1,7 @@
 import { CairnError } from "../../errors/index.js";
 import { errnoName } from "./errno.js";
 import { check, lastErrno, libc } from "./libc.js";
+import { formatIp as formatIpBytes } from "./rtnetlink-codec.js";
 
 const AF_NETLINK = 16;
 const AF_INET = 2;
@@ -35,20 +36,7 @@ export interface LinkAddress {
 const align4 = (n: number): number => (n + 3) & ~3;
 
 function formatIp(b: Buffer, family: number): string {
-  if (family === AF_INET) return [...b.subarray(0, 4)].join(".");
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && groups[j] === "0") j++;
-    if (j - i > bestLen && j - i > 1) [best, bestLen] = [i, j - i];
-    i = j === i ? i + 1 : j;
-  }
-  if (best < 0) return groups.join(":");
-  return `${groups.slice(0, best).join(":")}::${groups.slice(best + bestLen).join(":")}`;
+  return formatIpBytes(family === AF_INET ? b.subarray(0, 4) : b.subarray(0, 16));
 }
 
 /**
