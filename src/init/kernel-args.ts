@@ -7,6 +7,19 @@ export function entryOptions(slot: SlotName, args: readonly string[]): string {
   return [kernelCmdline(slot), ...args].join(" ");
 }
 
+/**
+ * The configured arguments an entry's options line carries for `slot`: what
+ * follows the build's command line. An options line that does not start with
+ * it (hand-edited, or another build's) yields none.
+ */
+export function configuredArgs(slot: SlotName, entryText: string): string[] {
+  const line = entryText.split("\n").find((l) => /^options[ \t]/.test(l));
+  const options = line ? line.slice("options".length).trim() : "";
+  const base = kernelCmdline(slot);
+  if (options !== base && !options.startsWith(`${base} `)) return [];
+  return options.slice(base.length).trim().split(/\s+/).filter(Boolean);
+}
+
 /** `text` with its `options` line replaced (added when missing). Pure. */
 export function withOptions(text: string, options: string): string {
   const lines = text.split("\n");

@@ -2,12 +2,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { bootEntry, bootEntryFileName, parseLoaderEntry, selectDefaultEntry, SORT_KEY } from "../../machinery/boot/index.js";
+import { bootEntry, bootEntryFileName, kernelCmdline, parseLoaderEntry, selectDefaultEntry, SORT_KEY } from "../../machinery/boot/index.js";
 import type { VerifiedBundle } from "../../machinery/bundle/index.js";
 import { DirBootStore } from "../../platform/dir-boot-store.js";
 import type { BootStore, FileRange, SlotName } from "../../platform/index.js";
 import { blessSlot } from "./bless.js";
 import { rollbackToOther } from "./rollback.js";
+import { configuredArgs, writeKernelArgs } from "../kernel-args.js";
 import { writeSlot } from "./write-slot.js";
 
 // A power cut after every single write of an install, a blessing and a
@@ -149,5 +150,26 @@ describe("a power cut at any write leaves a whole slot to boot", () => {
     };
     expect(await everyCut(trial, (s) => blessSlot(s, "B"), ["B/0.2.0"])).toEqual(["B/0.2.0", "B/0.2.0"]);
     expect(SORT_KEY.preferred < SORT_KEY.fallback).toBe(true);
+  });
+});
+
+describe("kernel args through an upgrade", () => {
+  it("the new slot's entry and the fallback entry keep the args machine.kernel.args wrote for the booted slot", async () => {
+    const store = await factory();
+    expect(await writeKernelArgs(store, "A", ["mitigations=off", "cairn.e2e=1"])).toBe(true);
+    const b = spooled("0.2.0");
+    await writeSlot(store, { slot: "B", bundle: b.bundle, spoolPath: b.path, stageOnly: false, booted: { version: "0.1.0" } });
+    const texts = new Map((await store.listEntries()).map((e) => [e.file, e.text]));
+    expect(configuredArgs("B", texts.get("cairn-b+3.conf")!)).toEqual(["mitigations=off", "cairn.e2e=1"]);
+    expect(configuredArgs("A", [...texts.entries()].find(([f]) => f.startsWith("cairn-a"))![1])).toEqual(["mitigations=off", "cairn.e2e=1"]);
+    expect(texts.get("cairn-b+3.conf")).toContain(`options ${kernelCmdline("B")} mitigations=off cairn.e2e=1\n`);
+  });
+
+  it("an entry without configured args gives the build's command line exactly", async () => {
+    const store = await factory();
+    const b = spooled("0.2.0");
+    await writeSlot(store, { slot: "B", bundle: b.bundle, spoolPath: b.path, stageOnly: false, booted: { version: "0.1.0" } });
+    const texts = new Map((await store.listEntries()).map((e) => [e.file, e.text]));
+    expect(texts.get("cairn-b+3.conf")).toBe(bootEntry("B", "0.2.0", SORT_KEY.preferred));
   });
 });

@@ -1,6 +1,7 @@
-import { bootEntry, bootEntryFileName, slotEfiDir, SORT_KEY } from "../../machinery/boot/index.js";
+import { bootEntry, bootEntryFileName, parseLoaderEntry, slotEfiDir, SORT_KEY } from "../../machinery/boot/index.js";
 import type { VerifiedBundle } from "../../machinery/bundle/index.js";
 import type { BootStore, SlotName } from "../../platform/index.js";
+import { configuredArgs, entryOptions, withOptions } from "../kernel-args.js";
 import { readLoaderEntries, otherSlot } from "./slot-entries.js";
 
 /** Boot tries a freshly written slot gets before systemd-boot falls back (the default; the Upgrade header may ask for 1-9). */
@@ -14,7 +15,9 @@ export const MAX_UPGRADE_TRIES = 9;
  * kernel and initramfs under /cairn/<slot>/, then the new entry with
  * `tries` (default UPGRADE_TRIES) tries. Unless `stageOnly`, the new entry is the preferred
  * one and the booted slot's entry is rewritten as the fallback: that last
- * atomic rename is the moment the default switches.
+ * atomic rename is the moment the default switches. Both entries keep the
+ * kernel args machine.kernel.args wrote into the booted slot's entry, so the
+ * new version's first boot already runs with them.
  */
 export async function writeSlot(
   store: BootStore,
@@ -26,6 +29,8 @@ export async function writeSlot(
   };
   const booted = otherSlot(o.slot);
   const entries = await readLoaderEntries(store);
+  const bootedText = (await store.listEntries()).find((e) => parseLoaderEntry(e.file, e.text)?.id === `cairn-${booted.toLowerCase()}`)?.text;
+  const args = bootedText === undefined ? [] : configuredArgs(booted, bootedText);
   for (const e of entries.filter((x) => x.id === `cairn-${o.slot.toLowerCase()}`)) await store.removeEntry(e.file);
   await store.writeRootSlot(o.slot, part("rootfs"));
   const dir = slotEfiDir(o.slot).slice(1);
@@ -33,10 +38,10 @@ export async function writeSlot(
   await store.writeBootFile(`${dir}/initramfs.zst`, part("initramfs"));
   const entry = bootEntryFileName(o.slot, o.tries ?? UPGRADE_TRIES);
   const version = o.bundle.manifest.version;
-  await store.writeEntry(entry, bootEntry(o.slot, version, o.stageOnly ? SORT_KEY.fallback : SORT_KEY.preferred));
+  await store.writeEntry(entry, withOptions(bootEntry(o.slot, version, o.stageOnly ? SORT_KEY.fallback : SORT_KEY.preferred), entryOptions(o.slot, args)));
   if (!o.stageOnly) {
     for (const e of entries.filter((x) => x.id === `cairn-${booted.toLowerCase()}`)) {
-      await store.writeEntry(e.file, bootEntry(booted, o.booted.version, SORT_KEY.fallback));
+      await store.writeEntry(e.file, withOptions(bootEntry(booted, o.booted.version, SORT_KEY.fallback), entryOptions(booted, args)));
     }
   }
   return { entry };
