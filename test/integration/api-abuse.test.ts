@@ -196,10 +196,10 @@ async function followStorm(): Promise<void> {
 }
 
 // SKIPPED (issue 9 open): these passed when they landed, then later landings on the same night
-// changed what they observe: the streaming bundle verifier now refuses the garbage "stalled upload"
-// at once (it needs a valid bundle prefix to stall), and apid's lines moved to their own log, so
-// the RESOURCE_EXHAUSTED line is no longer in machined's stdout. The storms after them then fail
-// against a node left in that state. Re-base them on the current node before re-enabling.
+// changed what they observe. Most likely (not yet proven): the streaming bundle verifier now
+// refuses the garbage "stalled upload" at once (it needs a valid bundle prefix to stall), and
+// apid's lines moved to their own log, so the RESOURCE_EXHAUSTED line is no longer in machined's
+// stdout; the storms after them then fail too. Re-base them on the current node and re-enable.
 describe.skip("slow and stalled clients", () => {
   it(`ends a follow stream whose client never reads once it is ${MAX_FOLLOW_BACKLOG} lines behind (RESOURCE_EXHAUSTED in the node's log)`, async () => {
     const enc = MachineServiceService.logs.requestSerialize as (x: unknown) => Buffer;
