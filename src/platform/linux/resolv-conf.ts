@@ -19,9 +19,16 @@ export function renderResolvConf(nameservers: readonly string[], searchDomains: 
   return `${lines.join("\n")}\n`;
 }
 
-/** Replaces resolv.conf atomically (write temp, rename) so a reader never sees half a file. */
+let writes = 0;
+
+/**
+ * Replaces resolv.conf atomically (write temp, rename) so a reader never sees
+ * half a file. Each write has its own temp name: links are configured in
+ * parallel, and two writers sharing one temp file made the second rename fail
+ * with ENOENT (a first-boot config was rejected that way).
+ */
 export async function writeResolvConf(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`;
+  const tmp = `${path}.${process.pid}.${++writes}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(tmp, text, { mode: 0o644 });
