@@ -13,11 +13,16 @@ export function entryOptions(slot: SlotName, args: readonly string[]): string {
  * it (hand-edited, or another build's) yields none.
  */
 export function configuredArgs(slot: SlotName, entryText: string): string[] {
-  const line = entryText.split("\n").find((l) => /^options[ \t]/.test(l));
-  const options = line ? line.slice("options".length).trim() : "";
+  const options = optionsOf(entryText);
   const base = kernelCmdline(slot);
   if (options !== base && !options.startsWith(`${base} `)) return [];
   return options.slice(base.length).trim().split(/\s+/).filter(Boolean);
+}
+
+/** The value of an entry's `options` line ("" when it has none). */
+function optionsOf(entryText: string): string {
+  const line = entryText.split("\n").find((l) => /^options[ \t]/.test(l));
+  return line ? line.slice("options".length).trim() : "";
 }
 
 /** `text` with its `options` line replaced (added when missing). Pure. */
@@ -36,8 +41,7 @@ export async function readSlotEntry(store: BootStore, slot: SlotName): Promise<{
     if (!parsed) continue;
     const entrySlotName = parsed.slotOption ?? entrySlot(parsed.id);
     if (entrySlotName !== slot) continue;
-    const line = e.text.split("\n").find((l) => /^options[ \t]/.test(l));
-    return { file: e.file, text: e.text, options: line ? line.slice("options".length).trim() : "" };
+    return { file: e.file, text: e.text, options: optionsOf(e.text) };
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
-import { bootEntry, bootEntryFileName, parseLoaderEntry, slotEfiDir, SORT_KEY } from "../../machinery/boot/index.js";
+import { bootEntry, bootEntryFileName, slotEfiDir, SORT_KEY } from "../../machinery/boot/index.js";
 import type { VerifiedBundle } from "../../machinery/bundle/index.js";
 import type { BootStore, SlotName } from "../../platform/index.js";
-import { configuredArgs, entryOptions, withOptions } from "../kernel-args.js";
+import { configuredArgs, entryOptions, readSlotEntry, withOptions } from "../kernel-args.js";
 import { readLoaderEntries, otherSlot } from "./slot-entries.js";
 
 /** Boot tries a freshly written slot gets before systemd-boot falls back (the default; the Upgrade header may ask for 1-9). */
@@ -29,8 +29,8 @@ export async function writeSlot(
   };
   const booted = otherSlot(o.slot);
   const entries = await readLoaderEntries(store);
-  const bootedText = (await store.listEntries()).find((e) => parseLoaderEntry(e.file, e.text)?.id === `cairn-${booted.toLowerCase()}`)?.text;
-  const args = bootedText === undefined ? [] : configuredArgs(booted, bootedText);
+  const bootedEntry = await readSlotEntry(store, booted);
+  const args = bootedEntry === undefined ? [] : configuredArgs(booted, bootedEntry.text);
   for (const e of entries.filter((x) => x.id === `cairn-${o.slot.toLowerCase()}`)) await store.removeEntry(e.file);
   await store.writeRootSlot(o.slot, part("rootfs"));
   const dir = slotEfiDir(o.slot).slice(1);
