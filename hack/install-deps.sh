@@ -5,8 +5,9 @@
 set -euo pipefail
 
 PACKAGES=(
-  # proto generation
-  protobuf-compiler
+  # proto generation; libprotobuf-dev brings google/protobuf/*.proto (Any, Timestamp,
+  # descriptor) that the vendored containerd protos import
+  protobuf-compiler libprotobuf-dev
   # image builder: stage 1 (static C), rootfs, EFI and ext4 partitions, GPT
   gcc libc6-dev binutils
   squashfs-tools erofs-utils
