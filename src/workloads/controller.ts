@@ -1,6 +1,7 @@
 import { CairnError, isCairnError } from "../errors/index.js";
 import { TaskOOM, TaskStatus, type Container, type Envelope } from "./containerd/api.js";
 import { hasCode, type ContainerdClient } from "./containerd/client.js";
+import { withLease } from "./leases.js";
 import { pullImage } from "./image-pull.js";
 import { unpackByName, type ResolvedImage } from "./images.js";
 import type { LogSink, StdioAttachment } from "./log-sink.js";
@@ -215,29 +216,36 @@ export class WorkloadController {
       const image = await this.ensureImage(spec);
       const runtimeSpec = buildRuntimeSpec(spec, image.config, { cgroupParent: this.opts.cgroupParent ?? "/cairn" });
       await removeSnapshot(this.ctd, this.snapshotter, spec.name); // a leftover of an interrupted create
-      await this.ctd.call(
-        this.ctd.snapshots.prepare.bind(this.ctd.snapshots),
-        { snapshotter: this.snapshotter, key: spec.name, parent: image.chainId, labels: {} },
-        `prepare rootfs of ${spec.name}`,
-      );
-      await this.ctd.call(
-        this.ctd.containers.create.bind(this.ctd.containers),
-        {
-          container: {
-            id: spec.name,
-            labels: { [MANAGED_LABEL]: "true", [HASH_LABEL]: hash },
-            image: image.name,
-            runtime: { name: this.opts.runtime ?? "io.containerd.runc.v2", options: undefined },
-            spec: { typeUrl: RUNTIME_SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(runtimeSpec)) },
-            snapshotter: this.snapshotter,
-            snapshotKey: spec.name,
-            createdAt: undefined,
-            updatedAt: undefined,
-            extensions: {},
+      // Under a lease until the container refers to it: an unreferenced active
+      // snapshot is fair game for containerd's GC, which another call's lease
+      // deletion (an image pull ending) can start at any moment.
+      await withLease(this.ctd, async (lease) => {
+        await this.ctd.call(
+          this.ctd.snapshots.prepare.bind(this.ctd.snapshots),
+          { snapshotter: this.snapshotter, key: spec.name, parent: image.chainId, labels: {} },
+          `prepare rootfs of ${spec.name}`,
+          { lease },
+        );
+        await this.ctd.call(
+          this.ctd.containers.create.bind(this.ctd.containers),
+          {
+            container: {
+              id: spec.name,
+              labels: { [MANAGED_LABEL]: "true", [HASH_LABEL]: hash },
+              image: image.name,
+              runtime: { name: this.opts.runtime ?? "io.containerd.runc.v2", options: undefined },
+              spec: { typeUrl: RUNTIME_SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(runtimeSpec)) },
+              snapshotter: this.snapshotter,
+              snapshotKey: spec.name,
+              createdAt: undefined,
+              updatedAt: undefined,
+              extensions: {},
+            },
           },
-        },
-        `create container ${spec.name}`,
-      );
+          `create container ${spec.name}`,
+          { lease },
+        );
+      });
       this.emit({ workload: spec.name, type: "created" });
       await this.startTask(m);
     } catch (e) {
