@@ -130,6 +130,8 @@ export interface StatsSnapshot {
   readonly mounts: readonly MountInfo[];
   readonly network: readonly LinkStatus[];
   readonly uptimeSeconds: number;
+  /** Open file descriptors of the node runtime itself. */
+  readonly initOpenFds: number;
 }
 
 /** One process, as `ps` would show it. */

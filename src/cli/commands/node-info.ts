@@ -36,7 +36,7 @@ export function registerNodeInfo(program: Command): void {
           if (g.format !== "table") return void process.stdout.write(`${structured(g.format, ok.map((r) => ({ node: r.node, ...r.value })))}\n`);
           for (const { node, value: s } of ok) {
             const m = s.memory;
-            process.stdout.write(`${node}: memory ${mib((m?.total ?? 0) - (m?.available ?? 0))} used of ${mib(m?.total ?? 0)}, init RSS ${mib(m?.initRss ?? 0)}, load ${s.load?.load1.toFixed(2)}, cpus ${s.cpu?.count}\n`);
+            process.stdout.write(`${node}: memory ${mib((m?.total ?? 0) - (m?.available ?? 0))} used of ${mib(m?.total ?? 0)}, init RSS ${mib(m?.initRss ?? 0)} (${s.initOpenFds} fds), load ${s.load?.load1.toFixed(2)}, cpus ${s.cpu?.count}\n`);
             process.stdout.write(`${table(["MOUNT", "SOURCE", "TYPE", "RO", "SIZE", "FREE"], s.mounts.map((x) => [x.target, x.source, x.fstype, x.readOnly, mib(x.sizeBytes), mib(x.freeBytes)]))}\n`);
           }
         },

@@ -1,6 +1,7 @@
 import { readdir, readFile, statfs } from "node:fs/promises";
 import type { MountInfo, StatsSnapshot } from "../platform.js";
 import { nodeError } from "./errno.js";
+import { countOpenFds } from "./open-fds.js";
 import { readLinks } from "./net-links.js";
 import {
   parseDiskstats,
@@ -99,5 +100,6 @@ export async function readStats(): Promise<StatsSnapshot> {
     mounts: await readMounts(),
     network: await readLinks(),
     uptimeSeconds: parseUptime(uptime),
+    initOpenFds: await countOpenFds(),
   };
 }

@@ -8,6 +8,7 @@ import { bootEntry, bootEntryFileName, countedBootName, entrySlot, loaderConf, p
 import { DirBootStore } from "../dir-boot-store.js";
 // Plain /proc readers (no koffi): a process-mode node on a Linux host reads its own process tree and sockets.
 import { readMeminfo, readProcesses, readSockets, socketInodes } from "../linux/inspect.js";
+import { countOpenFds } from "../linux/open-fds.js";
 import type {
   BootIdentity,
   DhcpLeaseStatus,
@@ -231,6 +232,7 @@ export class ProcessPlatform implements Platform {
       mounts: await this.mounts(),
       network: await this.links(),
       uptimeSeconds: uptime(),
+      initOpenFds: await countOpenFds(),
     };
   }
 

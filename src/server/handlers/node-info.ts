@@ -13,6 +13,7 @@ export function statsResponse(s: StatsSnapshot): StatsResponse {
     mounts: [...s.mounts],
     network: s.network.map((n) => ({ ...n, addresses: [...n.addresses] })),
     uptimeSeconds: s.uptimeSeconds,
+    initOpenFds: s.initOpenFds,
   };
 }
 

@@ -125,6 +125,12 @@ export interface StatsResponse {
   network: NetworkStats[];
   /** uptime_seconds is the time since the kernel booted. */
   uptimeSeconds: number;
+  /**
+   * init_open_fds is the number of open file descriptors of the node runtime
+   * (PID 1 on metal): /proc/* /fd itself is never readable over the API, and
+   * a count that keeps growing is a descriptor leak.
+   */
+  initOpenFds: number;
 }
 
 function createBaseStatsRequest(): StatsRequest {
@@ -1064,7 +1070,16 @@ export const NetworkStats: MessageFns<NetworkStats> = {
 };
 
 function createBaseStatsResponse(): StatsResponse {
-  return { memory: undefined, cpu: undefined, load: undefined, disks: [], mounts: [], network: [], uptimeSeconds: 0 };
+  return {
+    memory: undefined,
+    cpu: undefined,
+    load: undefined,
+    disks: [],
+    mounts: [],
+    network: [],
+    uptimeSeconds: 0,
+    initOpenFds: 0,
+  };
 }
 
 export const StatsResponse: MessageFns<StatsResponse> = {
@@ -1089,6 +1104,9 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     }
     if (message.uptimeSeconds !== 0) {
       writer.uint32(57).double(message.uptimeSeconds);
+    }
+    if (message.initOpenFds !== 0) {
+      writer.uint32(64).uint32(message.initOpenFds);
     }
     return writer;
   },
@@ -1162,6 +1180,14 @@ export const StatsResponse: MessageFns<StatsResponse> = {
             message.uptimeSeconds = reader.double();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.initOpenFds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1189,6 +1215,11 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         : isSet(object.uptime_seconds)
         ? globalThis.Number(object.uptime_seconds)
         : 0,
+      initOpenFds: isSet(object.initOpenFds)
+        ? globalThis.Number(object.initOpenFds)
+        : isSet(object.init_open_fds)
+        ? globalThis.Number(object.init_open_fds)
+        : 0,
     };
   },
 
@@ -1215,6 +1246,9 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     if (message.uptimeSeconds !== 0) {
       obj.uptimeSeconds = floatToJson(message.uptimeSeconds);
     }
+    if (message.initOpenFds !== 0) {
+      obj.initOpenFds = Math.round(message.initOpenFds);
+    }
     return obj;
   },
 
@@ -1232,6 +1266,7 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     message.mounts = object.mounts?.map((e) => MountStats.fromPartial(e)) || [];
     message.network = object.network?.map((e) => NetworkStats.fromPartial(e)) || [];
     message.uptimeSeconds = object.uptimeSeconds ?? 0;
+    message.initOpenFds = object.initOpenFds ?? 0;
     return message;
   },
 };
