@@ -28,7 +28,9 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   const mode = opts.mode ?? 0o600;
   const dir = dirname(path);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+    // New directories are durable only once their parents are synced too (the first config on a fresh STATE).
+    if (created !== undefined) await syncDirsDown(dirname(created), dir);
   } catch (e) {
     throw fsError(e, "creating directory", dir);
   }
@@ -48,12 +50,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     } else {
       await rename(tmp, path);
     }
-    const dh = await open(dir, "r");
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    await syncDir(dir);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     if (errnoCode(e) === "EEXIST") {
@@ -66,10 +63,21 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
 /** Removes a file and makes the removal durable (fsync of the directory). */
 export async function removeFileDurable(path: string): Promise<void> {
   await rm(path, { force: true });
-  const dh = await open(dirname(path), "r");
+  await syncDir(dirname(path));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const dh = await open(dir, "r");
   try {
     await dh.sync();
   } finally {
     await dh.close();
   }
+}
+
+/** fsyncs `top` and every directory below it on the way to `bottom` (which lies under `top`). */
+async function syncDirsDown(top: string, bottom: string): Promise<void> {
+  const chain: string[] = [];
+  for (let d = bottom; d !== top && d !== dirname(d); d = dirname(d)) chain.unshift(d);
+  for (const d of [top, ...chain]) await syncDir(d);
 }
