@@ -24,21 +24,38 @@ const CALL_TIMEOUT_MS = 5_000;
  */
 export class NodeFixture {
   private constructor(
-    readonly node: NodeHandle,
+    private handle: NodeHandle,
     private readonly cleanup: Cleanup,
     private readonly tmp: string,
-    /** performance.now() just before launchNode. */
-    readonly launchedAt: number,
+    private readonly spec: NodeLaunchSpec,
+    /** performance.now() just before the latest launchNode. */
+    public launchedAt: number,
   ) {}
+
+  get node(): NodeHandle {
+    return this.handle;
+  }
 
   /** Launches the image with no config (maintenance mode) on a fresh qcow2 overlay. */
   static async launch(opts: { name: string; baseImage: string; memoryMiB?: number; extra?: Pick<NodeLaunchSpec, "tapNics" | "rtcBase"> }): Promise<NodeFixture> {
     const cleanup = cleanupOnExit(); // SIGKILLs our QEMU (and only ours) even if afterAll never runs
     // Short path: the QMP socket must fit in sun_path (108 bytes).
     const tmp = mkdtempSync("/tmp/cairn-e2e-node-");
+    const spec: NodeLaunchSpec = { name: opts.name, baseImage: opts.baseImage, workDir: join(tmp, "node"), ...(opts.memoryMiB ? { memoryMiB: opts.memoryMiB } : {}), ...opts.extra };
     const launchedAt = performance.now();
-    const node = cleanup.track(await launchNode({ name: opts.name, baseImage: opts.baseImage, workDir: join(tmp, "node"), ...(opts.memoryMiB ? { memoryMiB: opts.memoryMiB } : {}), ...opts.extra }));
-    return new NodeFixture(node, cleanup, tmp, launchedAt);
+    const node = cleanup.track(await launchNode(spec));
+    return new NodeFixture(node, cleanup, tmp, spec, launchedAt);
+  }
+
+  /**
+   * A power cut and power-on: SIGKILLs QEMU (no guest shutdown, no flush of
+   * the guest's caches) and launches it again on the same qcow2 overlay and
+   * OVMF variables. The API port may change; `endpoint` follows it.
+   */
+  async powerCycle(): Promise<void> {
+    await this.handle.kill();
+    this.launchedAt = performance.now();
+    this.handle = this.cleanup.track(await launchNode(this.spec));
   }
 
   get endpoint(): string {
