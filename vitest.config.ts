@@ -20,8 +20,12 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts"],
           testTimeout: 600_000,
           hookTimeout: 600_000,
-          // QEMU under TCG saturates both cores: run e2e files one at a time.
-          fileParallelism: false,
+          // Each TCG guest has one vCPU, so one VM keeps one host core busy:
+          // two e2e files at a time on the 2-core CI host, after unit and
+          // integration (a later group), with the image built once up front.
+          globalSetup: ["test/e2e/support/global-setup.ts"],
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BuildOptions } from "./args.js";
 import { writeBundle, type BundleManifest } from "../machinery/bundle/index.js";
@@ -46,9 +46,10 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const cache = resolve(o.cacheDir);
   const name = `cairn-${o.version}-${ARCH}`;
   const out = resolve(o.outDir);
-  const work = join(cache, "work", o.version);
   mkdirSync(out, { recursive: true });
-  mkdirSync(work, { recursive: true });
+  mkdirSync(join(cache, "work"), { recursive: true });
+  // One work dir per build: two builds of the same version (parallel e2e files) must not share one.
+  const work = mkdtempSync(join(cache, "work", `${o.version}-`));
 
   const key = await t.step("release key", () => ensureReleaseKey(resolve(o.keysDir)));
   const kernel = await t.step("kernel input", () => ensureKernel(cache));
