@@ -14,6 +14,7 @@ import type { SlotConfigs } from "./slot-config.js";
 import { otherSlot, readAssessment } from "./slot-entries.js";
 import { checkSlotFits, slotRoom } from "./slot-fit.js";
 import { spoolUpload, sweepSpool, type SpoolExpectation } from "./spool.js";
+import { activateStaged, discardStaged, stagedEntry } from "./staged-slot.js";
 import { checkManifest, requireTrustedKeys } from "./verify-upload.js";
 import { MAX_UPGRADE_TRIES, UPGRADE_TRIES, writeSlot } from "./write-slot.js";
 
@@ -164,6 +165,35 @@ export class UpgradeService {
       } finally {
         await rm(spoolPath, { force: true });
       }
+    });
+  }
+
+  /** The version staged (stage_only) in the inactive slot and never booted, if any. */
+  get stagedVersion(): string | undefined {
+    const e = this.#assessment.slots.find((s) => s.name !== this.d.identity.slot)?.entry;
+    return e && stagedEntry([e], this.d.identity.slot) ? e.version : undefined;
+  }
+
+  /**
+   * Makes the staged release in the inactive slot the default for the next
+   * boot (a trial with its boot counter), without rebooting. Used by the
+   * unattended updater once its reboot strategy allows the reboot.
+   */
+  async activateStaged(version: string): Promise<{ slot: string; entry: string }> {
+    return this.exclusive("activate staged release", async () => {
+      const r = await activateStaged(this.d.store, this.d.identity.slot, version);
+      await this.refresh();
+      this.d.events.publish("upgrade.activated", `staged ${version} in slot ${r.slot} is the default for the next boot`, { slot: r.slot, version, entry: r.entry });
+      return r;
+    });
+  }
+
+  /** Drops the staged release's entry (the fleet marked it bad); its slot is unbootable until written again. */
+  async discardStaged(): Promise<string | undefined> {
+    return this.exclusive("discard staged release", async () => {
+      const file = await discardStaged(this.d.store, this.d.identity.slot);
+      await this.refresh();
+      return file;
     });
   }
 
