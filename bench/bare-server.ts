@@ -44,6 +44,7 @@ function versionResponse(): VersionResponse {
     cluster: "bench",
     rolledBackFromVersion: "",
     rollbackReason: "",
+    updater: { enabled: false, nodeId: "node-0123456789abcdef", channel: "", strategy: "", phase: "disabled", reason: "", availableVersion: "", stagedVersion: "", holdingLock: false, lastCheckUnixMs: 0, nextWakeUnixMs: 0, lastError: "", badVersions: [] },
   };
 }
 

@@ -15,6 +15,7 @@ import type { LogStore } from "./log-store.js";
 import { LogShipper, shipperServiceInfo } from "./log-shipping/index.js";
 import { ServiceRegistry } from "./node-services.js";
 import { readResources } from "./resources.js";
+import { loadNodeId, Updater } from "./update/index.js";
 import { DEFAULT_BLESS_GRACE_MS, restoreSlotConfig, SlotConfigs, UpgradeService, waitFor, type HealthCheck } from "./upgrade/index.js";
 
 export interface BootOptions {
@@ -91,6 +92,8 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     setTimeout(() => end(action), 100).unref();
   };
 
+  // Created once the upgrade service exists; config applies before that only reach it through this.
+  let updater: Updater | undefined;
   const controllers = new ConfigControllers({ platform, identity, events, log: log.child({ component: "controllers" }) });
   // Log shipping is a live controller: started with the first config, re-aimed on every change.
   const shipper = new LogShipper(opts.logs, { log: log.child({ component: "log-shipper" }) });
@@ -103,6 +106,8 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
         // Shipping first, so the apply's own log lines already reach the new destinations.
         shipper.configure(next.machine.logging.destinations, next.machine.hostname ?? "");
         await controllers.apply(next, prev);
+        // machine.update applies live: the updater starts, re-aims or stops.
+        updater?.configure(next.machine.update);
       },
       persisting: (cfg) => controllers.persisting(cfg),
       // At first boot (fw_cfg config) the server is not up yet and starts in mTLS directly.
@@ -131,6 +136,20 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     slotConfigs,
     activeConfig: () => (config.maintenance ? Promise.resolve(undefined) : store.readActive()),
   });
+
+  // Unattended updates (machine.update.repository set): checks, stages and reboots as reboot.strategy allows.
+  const nodeId = await loadNodeId(platform.paths.state);
+  const up = new Updater({
+    identity,
+    events,
+    log: log.child({ component: "updater" }),
+    stateDir: platform.paths.state,
+    nodeId,
+    imageKeys: () => platform.bootStore.releaseKeys(),
+    upgrades,
+    reboot: (why) => powerOnce("reboot", why),
+  });
+  updater = up;
 
   let server: ApiServer | undefined;
   let apiSince = Date.now();
@@ -204,6 +223,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
       cluster: config.active?.cluster.name ?? "",
       rolledBackFromVersion: upgrades.assessment.rolledBackFrom?.version ?? "",
       rollbackReason: upgrades.assessment.rolledBackFrom?.reason ?? "",
+      updater: up.status(),
     }),
     config: { apply: (req) => config.apply(req), get: (staged) => config.get(staged) },
     power: {
@@ -240,12 +260,14 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     ...(opts.healthChecks ?? []),
   ];
   upgrades.scheduleBlessing(checks, opts.blessGraceMs ?? DEFAULT_BLESS_GRACE_MS);
+  up.configure(config.active?.machine.update);
 
   const action = await ended;
   log.info({ action }, "ending boot");
   config.close();
   controllers.close();
   upgrades.close();
+  up.close();
   await server.close(1000);
   // The last lines (why the boot ends) still reach the collector, within a bounded wait.
   await shipper.close(1000);

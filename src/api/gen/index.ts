@@ -12,4 +12,4 @@ export { ResourceKind, resourceKindFromJSON, resourceKindToJSON, GetResourcesReq
 export { ServiceAction, serviceActionFromJSON, serviceActionToJSON, ServiceListRequest, ServiceInfo, ServiceListResponse, ServiceControlRequest, ServiceControlResponse } from "./cairn/machine/v1/services.js";
 export { StatsRequest, MemoryStats, CpuStats, LoadStats, DiskStats, MountStats, NetworkStats, StatsResponse } from "./cairn/machine/v1/stats.js";
 export { UpgradeHeader, UpgradeRequest, UpgradeResponse } from "./cairn/machine/v1/upgrade.js";
-export { SlotState, slotStateFromJSON, slotStateToJSON, VersionRequest, SlotInfo, VersionResponse } from "./cairn/machine/v1/version.js";
+export { SlotState, slotStateFromJSON, slotStateToJSON, VersionRequest, SlotInfo, VersionResponse, UpdaterStatus } from "./cairn/machine/v1/version.js";

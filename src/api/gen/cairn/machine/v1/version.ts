@@ -122,6 +122,46 @@ export interface VersionResponse {
   rolledBackFromVersion: string;
   /** rollback_reason says why this boot fell back; empty when it did not. */
   rollbackReason: string;
+  /**
+   * updater is the unattended updater's state (machine.update); enabled is
+   * false when no repository is configured.
+   */
+  updater: UpdaterStatus | undefined;
+}
+
+/** UpdaterStatus is what the node's unattended updater is doing (issue 8). */
+export interface UpdaterStatus {
+  /** enabled is true while machine.update.repository is set. */
+  enabled: boolean;
+  /**
+   * node_id is this node's stable id (persisted on STATE): the reboot-lock
+   * holder name and the seed of its rollout jitter.
+   */
+  nodeId: string;
+  /** channel and strategy as configured. */
+  channel: string;
+  strategy: string;
+  /**
+   * phase is the updater's last step: check, download, stage, acquire-lock,
+   * reboot, wait, awaiting-blessing, halted, or disabled.
+   */
+  phase: string;
+  /** reason says why (the policy's reason, or the last error). */
+  reason: string;
+  /** available_version is the release the last check picked; empty when up to date. */
+  availableVersion: string;
+  /** staged_version is the release written to the inactive slot, waiting for its reboot. */
+  stagedVersion: string;
+  /** holding_lock is true while this node holds a fleet reboot slot. */
+  holdingLock: boolean;
+  /** last_check_unix_ms is when the channel was last checked (0: never). */
+  lastCheckUnixMs: number;
+  /** next_wake_unix_ms is when the updater looks again while it waits (0: not waiting). */
+  nextWakeUnixMs: number;
+  /** last_error is the last failed step's error; empty after a step succeeds. */
+  lastError: string;
+  /** bad_versions are releases this node will not install (marked bad by the fleet or rolled back from here). */
+  badVersions: string[];
 }
 
 function createBaseVersionRequest(): VersionRequest {
@@ -333,6 +373,7 @@ function createBaseVersionResponse(): VersionResponse {
     cluster: "",
     rolledBackFromVersion: "",
     rollbackReason: "",
+    updater: undefined,
   };
 }
 
@@ -379,6 +420,9 @@ export const VersionResponse: MessageFns<VersionResponse> = {
     }
     if (message.rollbackReason !== "") {
       writer.uint32(114).string(message.rollbackReason);
+    }
+    if (message.updater !== undefined) {
+      UpdaterStatus.encode(message.updater, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -508,6 +552,14 @@ export const VersionResponse: MessageFns<VersionResponse> = {
             message.rollbackReason = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.updater = UpdaterStatus.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -574,6 +626,7 @@ export const VersionResponse: MessageFns<VersionResponse> = {
         : isSet(object.rollback_reason)
         ? globalThis.String(object.rollback_reason)
         : "",
+      updater: isSet(object.updater) ? UpdaterStatus.fromJSON(object.updater) : undefined,
     };
   },
 
@@ -621,6 +674,9 @@ export const VersionResponse: MessageFns<VersionResponse> = {
     if (message.rollbackReason !== "") {
       obj.rollbackReason = message.rollbackReason;
     }
+    if (message.updater !== undefined) {
+      obj.updater = UpdaterStatus.toJSON(message.updater);
+    }
     return obj;
   },
 
@@ -643,6 +699,316 @@ export const VersionResponse: MessageFns<VersionResponse> = {
     message.cluster = object.cluster ?? "";
     message.rolledBackFromVersion = object.rolledBackFromVersion ?? "";
     message.rollbackReason = object.rollbackReason ?? "";
+    message.updater = (object.updater !== undefined && object.updater !== null)
+      ? UpdaterStatus.fromPartial(object.updater)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdaterStatus(): UpdaterStatus {
+  return {
+    enabled: false,
+    nodeId: "",
+    channel: "",
+    strategy: "",
+    phase: "",
+    reason: "",
+    availableVersion: "",
+    stagedVersion: "",
+    holdingLock: false,
+    lastCheckUnixMs: 0,
+    nextWakeUnixMs: 0,
+    lastError: "",
+    badVersions: [],
+  };
+}
+
+export const UpdaterStatus: MessageFns<UpdaterStatus> = {
+  encode(message: UpdaterStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enabled !== false) {
+      writer.uint32(8).bool(message.enabled);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.channel !== "") {
+      writer.uint32(26).string(message.channel);
+    }
+    if (message.strategy !== "") {
+      writer.uint32(34).string(message.strategy);
+    }
+    if (message.phase !== "") {
+      writer.uint32(42).string(message.phase);
+    }
+    if (message.reason !== "") {
+      writer.uint32(50).string(message.reason);
+    }
+    if (message.availableVersion !== "") {
+      writer.uint32(58).string(message.availableVersion);
+    }
+    if (message.stagedVersion !== "") {
+      writer.uint32(66).string(message.stagedVersion);
+    }
+    if (message.holdingLock !== false) {
+      writer.uint32(72).bool(message.holdingLock);
+    }
+    if (message.lastCheckUnixMs !== 0) {
+      writer.uint32(80).int64(message.lastCheckUnixMs);
+    }
+    if (message.nextWakeUnixMs !== 0) {
+      writer.uint32(88).int64(message.nextWakeUnixMs);
+    }
+    if (message.lastError !== "") {
+      writer.uint32(98).string(message.lastError);
+    }
+    for (const v of message.badVersions) {
+      writer.uint32(106).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdaterStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdaterStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.channel = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.strategy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.phase = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.availableVersion = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.stagedVersion = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.holdingLock = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.lastCheckUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.nextWakeUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.lastError = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.badVersions.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdaterStatus {
+    return {
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      channel: isSet(object.channel) ? globalThis.String(object.channel) : "",
+      strategy: isSet(object.strategy) ? globalThis.String(object.strategy) : "",
+      phase: isSet(object.phase) ? globalThis.String(object.phase) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      availableVersion: isSet(object.availableVersion)
+        ? globalThis.String(object.availableVersion)
+        : isSet(object.available_version)
+        ? globalThis.String(object.available_version)
+        : "",
+      stagedVersion: isSet(object.stagedVersion)
+        ? globalThis.String(object.stagedVersion)
+        : isSet(object.staged_version)
+        ? globalThis.String(object.staged_version)
+        : "",
+      holdingLock: isSet(object.holdingLock)
+        ? globalThis.Boolean(object.holdingLock)
+        : isSet(object.holding_lock)
+        ? globalThis.Boolean(object.holding_lock)
+        : false,
+      lastCheckUnixMs: isSet(object.lastCheckUnixMs)
+        ? globalThis.Number(object.lastCheckUnixMs)
+        : isSet(object.last_check_unix_ms)
+        ? globalThis.Number(object.last_check_unix_ms)
+        : 0,
+      nextWakeUnixMs: isSet(object.nextWakeUnixMs)
+        ? globalThis.Number(object.nextWakeUnixMs)
+        : isSet(object.next_wake_unix_ms)
+        ? globalThis.Number(object.next_wake_unix_ms)
+        : 0,
+      lastError: isSet(object.lastError)
+        ? globalThis.String(object.lastError)
+        : isSet(object.last_error)
+        ? globalThis.String(object.last_error)
+        : "",
+      badVersions: globalThis.Array.isArray(object?.badVersions)
+        ? object.badVersions.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.bad_versions)
+        ? object.bad_versions.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: UpdaterStatus): unknown {
+    const obj: any = {};
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.channel !== "") {
+      obj.channel = message.channel;
+    }
+    if (message.strategy !== "") {
+      obj.strategy = message.strategy;
+    }
+    if (message.phase !== "") {
+      obj.phase = message.phase;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.availableVersion !== "") {
+      obj.availableVersion = message.availableVersion;
+    }
+    if (message.stagedVersion !== "") {
+      obj.stagedVersion = message.stagedVersion;
+    }
+    if (message.holdingLock !== false) {
+      obj.holdingLock = message.holdingLock;
+    }
+    if (message.lastCheckUnixMs !== 0) {
+      obj.lastCheckUnixMs = Math.round(message.lastCheckUnixMs);
+    }
+    if (message.nextWakeUnixMs !== 0) {
+      obj.nextWakeUnixMs = Math.round(message.nextWakeUnixMs);
+    }
+    if (message.lastError !== "") {
+      obj.lastError = message.lastError;
+    }
+    if (message.badVersions?.length) {
+      obj.badVersions = message.badVersions;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdaterStatus>, I>>(base?: I): UpdaterStatus {
+    return UpdaterStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdaterStatus>, I>>(object: I): UpdaterStatus {
+    const message = createBaseUpdaterStatus();
+    message.enabled = object.enabled ?? false;
+    message.nodeId = object.nodeId ?? "";
+    message.channel = object.channel ?? "";
+    message.strategy = object.strategy ?? "";
+    message.phase = object.phase ?? "";
+    message.reason = object.reason ?? "";
+    message.availableVersion = object.availableVersion ?? "";
+    message.stagedVersion = object.stagedVersion ?? "";
+    message.holdingLock = object.holdingLock ?? false;
+    message.lastCheckUnixMs = object.lastCheckUnixMs ?? 0;
+    message.nextWakeUnixMs = object.nextWakeUnixMs ?? 0;
+    message.lastError = object.lastError ?? "";
+    message.badVersions = object.badVersions?.map((e) => e) || [];
     return message;
   },
 };
@@ -663,6 +1029,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
