@@ -7,3 +7,4 @@ export { pollUntil, until } from "./poll.js";
 export { expectCode, grpcError } from "./errors.js";
 export { RawClient, type RawOutcome } from "./raw-client.js";
 export { EtcdServer } from "./etcd.js";
+export { ReleaseRepo, loggedEvents, type LoggedEvent } from "./release-repo.js";

@@ -31,6 +31,8 @@ export interface StartOptions {
   port?: number;
   /** Default: maintenance. A configured node must be proven over mTLS. */
   ready?: Readiness;
+  /** Extra environment for machined (e.g. CAIRN_BLESS_GRACE_MS for this node only). */
+  env?: Record<string, string>;
 }
 
 const live = new Set<NodeProcess>();
@@ -47,6 +49,9 @@ export class NodeProcess {
   private err = "";
   private errSinceStart = "";
   private recording: string[] | undefined;
+
+  /** Extra environment for machined, read at every start (change it, then restart). */
+  env: Record<string, string> = {};
 
   constructor(readonly dir: string, readonly port: number) {}
 
@@ -93,6 +98,7 @@ export class NodeProcess {
     this.errSinceStart = "";
     const child = spawn(process.execPath, ["bin/machined.js", "--mode", "process", "--state", this.dir, "--listen", this.address], {
       cwd: REPO,
+      env: { ...process.env, ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
@@ -176,6 +182,7 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
     ownedDirs.add(dir);
   }
   const node = new NodeProcess(dir, opts.port ?? (await freePort()));
+  if (opts.env) node.env = opts.env;
   await node.start(opts.ready);
   return node;
 }
