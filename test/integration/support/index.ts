@@ -8,3 +8,4 @@ export { expectCode, grpcError } from "./errors.js";
 export { RawClient, type RawOutcome } from "./raw-client.js";
 export { EtcdServer } from "./etcd.js";
 export { ReleaseRepo, loggedEvents, type LoggedEvent } from "./release-repo.js";
+export { replayHolders, slotSpan, spansDisjoint, type SlotSpan } from "./fleet-history.js";
