@@ -193,6 +193,11 @@ describe("coordinated unattended updates (etcd semaphore, maxConcurrent 1)", () 
       expect(ev.some((e) => e.type === "update.rebooting" && e.fields["version"] === "4.0.0")).toBe(false);
       expect(v.slots.find((s) => s.name !== v.bootedSlot)?.isDefault).toBe(false);
     }
+    // An operator clears the mark (after publishing a fix): the halted node gives its slot back.
+    await client.txn([], [{ delete: { key: `${PREFIX}/bad/4.0.0` } }]);
+    await pollUntil("the kept slot to be given back", async () => ((await sem.holders()).length === 0 ? true : undefined), { timeoutMs: 20_000, intervalMs: 200 });
+    expect(loggedEvents(victim.recorded()).some((e) => e.type === "update.lock-released" && /bad mark on 4\.0\.0 was cleared/.test(e.message))).toBe(true);
+    expect((await version(victim)).updater!.badVersions).toContain("4.0.0"); // it never retries the release that failed on it
     console.log(`bad release: ${crashes} crashed trial boots, then fallback; the other two halted`);
   }, 150_000);
 });

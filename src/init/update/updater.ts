@@ -48,7 +48,8 @@ export class Updater {
   private cfg: UpdateConfig | undefined;
   private st: PersistedUpdater = EMPTY_UPDATER;
   private readonly store: UpdaterStore;
-  private loaded: Promise<void> | undefined;
+  /** Whether this boot's afterBoot (finish or report the reboot the updater started) has run. */
+  private booted = false;
   private coord: RebootCoordinator | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -167,8 +168,11 @@ export class Updater {
     try {
       const cfg = this.cfg;
       if (!cfg || this.closed) return;
-      this.loaded ??= this.afterBoot(cfg);
-      await this.loaded;
+      if (!this.booted) {
+        // Retried on the next tick if it fails (e.g. etcd unreachable when a rollback must be reported).
+        await this.afterBoot(cfg);
+        this.booted = true;
+      }
       await this.ensureCoordinator(cfg);
       sleep = await this.perform(cfg);
       this.lastError = "";
@@ -177,7 +181,6 @@ export class Updater {
       this.lastError = msg;
       this.d.log.warn({ err: msg, step: this.step?.action }, "update step failed");
       this.publish("update.failed", `${this.step?.action ?? "update"} failed: ${msg}`, { step: this.step?.action ?? "", error: msg });
-      this.loaded = this.loaded?.catch(() => undefined);
       sleep = Math.min(RETRY_MS, (this.cfg?.checkIntervalSeconds ?? 30) * 1000);
     } finally {
       this.running = false;
@@ -314,6 +317,7 @@ export class Updater {
     try {
       const ch = await fetchChannel(cfg.repository!, cfg.channel!, keys, this.st.seen);
       if (this.coord) this.fleetBad = await this.coord.badVersions();
+      await this.maybeUnhalt();
       const { release, skipped } = pickUpdate(ch.payload, identity.osVersion, identity.arch, this.badSet());
       for (const s of skipped) {
         const why = this.fleetBad.get(s.version) ?? s.why;
@@ -336,6 +340,20 @@ export class Updater {
       await this.setPolicy({ lastCheckAt: now });
       throw e;
     }
+  }
+
+  /**
+   * A halted node keeps its slot until an operator deletes the release's bad
+   * mark in etcd (after publishing a fix): then it gives the slot back so the
+   * fleet moves again. It still never installs that release itself.
+   */
+  private async maybeUnhalt(): Promise<void> {
+    const h = this.st.halted;
+    if (!h || this.coord?.kind !== "etcd" || this.fleetBad.has(h.version)) return;
+    if (this.coord.holding) await this.coord.release();
+    await this.save({ halted: undefined, policy: { ...this.st.policy, lock: "none" } });
+    this.phase = "check";
+    this.publish("update.lock-released", `the bad mark on ${h.version} was cleared: reboot slot given back, the fleet may move again`, { version: h.version, kind: "etcd" });
   }
 
   private async stage(version: string): Promise<void> {
