@@ -118,6 +118,10 @@ describe("unattended updates on one node", () => {
     expect(b).toMatchObject({ version: "2.0.0", state: SlotState.SLOT_STATE_PENDING, isDefault: false });
     expect(staged.updater).toMatchObject({ phase: "wait", stagedVersion: "2.0.0" });
     expect(staged.updater!.reason).toContain("window closed until");
+    const nv = await nodectl(["-n", node.address, "version"], cluster.env);
+    expect(nv.code, show(nv)).toBe(0);
+    expect(nv.stdout).toMatch(/UPDATES/);
+    expect(nv.stdout).toMatch(/wait \(2\.0\.0 staged\)/);
     const waiting = loggedEvents(node.recorded()).find((e) => e.type === "update.waiting-window")!;
     expect(waiting.fields["opensAt"]).toMatch(/T\d\d:\d\d:00\.000Z$/);
 

@@ -1,10 +1,18 @@
 import type { Command } from "commander";
-import { ServiceAction, slotStateToJSON } from "../../api/index.js";
+import { ServiceAction, slotStateToJSON, type UpdaterStatus } from "../../api/index.js";
 import { CairnError } from "../../errors/index.js";
 import { onNodes } from "../context.js";
 import { structured, table } from "../output.js";
 
 const mib = (n: number) => `${Math.round(n / 1048576)} MiB`;
+
+/** The unattended updater in one cell: off, or its phase with the staged/available release and a held reboot slot. */
+function updaterCell(u: UpdaterStatus | undefined): string {
+  if (!u?.enabled) return "off";
+  const what = u.stagedVersion ? `${u.stagedVersion} staged` : u.availableVersion ? `${u.availableVersion} available` : "";
+  const extra = [what, u.holdingLock ? "holding slot" : "", u.lastError ? "error" : ""].filter(Boolean).join(", ");
+  return extra ? `${u.phase} (${extra})` : u.phase;
+}
 
 /** version, stats, services, service: read-only views (service control needs operator). */
 export function registerNodeInfo(program: Command): void {
@@ -18,8 +26,8 @@ export function registerNodeInfo(program: Command): void {
         (c) => c.version(),
         (ok, g) => {
           if (g.format !== "table") return void process.stdout.write(`${structured(g.format, ok.map((r) => ({ node: r.node, ...r.value, slots: r.value.slots.map((s) => ({ ...s, state: slotStateToJSON(s.state) })) })))}\n`);
-          const rows = ok.map(({ node, value: v }) => [node, v.osVersion, v.bootedSlot, v.bootId, v.maintenance ? "maintenance" : "configured", v.hostname || "-", `${Math.round(v.uptimeSeconds)}s`]);
-          process.stdout.write(`${table(["NODE", "VERSION", "SLOT", "BOOT ID", "MODE", "HOSTNAME", "UPTIME"], rows)}\n`);
+          const rows = ok.map(({ node, value: v }) => [node, v.osVersion, v.bootedSlot, v.bootId, v.maintenance ? "maintenance" : "configured", v.hostname || "-", `${Math.round(v.uptimeSeconds)}s`, updaterCell(v.updater)]);
+          process.stdout.write(`${table(["NODE", "VERSION", "SLOT", "BOOT ID", "MODE", "HOSTNAME", "UPTIME", "UPDATES"], rows)}\n`);
         },
         { insecure: flags.insecure ?? false },
       );
