@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SlotState, type VersionResponse } from "../../src/api/index.js";
 import { EtcdClient, RebootSemaphore, type WatchEvent } from "../../src/machinery/fleet/index.js";
-import { EtcdServer, ReleaseRepo, TestCluster, loggedEvents, pollUntil, replayHolders, slotSpan, spansDisjoint, startNode, stopAllNodes, type NodeProcess, type SlotSpan } from "./support/index.js";
+import { EtcdServer, ReleaseRepo, TestCluster, eventsWhen, hasSlotSpan, loggedEvents, pollUntil, replayHolders, slotSpan, spansDisjoint, startNode, stopAllNodes, type NodeProcess, type SlotSpan } from "./support/index.js";
 
 // Three process-mode nodes under reboot.strategy coordinated with a real
 // etcd semaphore (maxConcurrent 1), following a channel published with
@@ -33,19 +33,20 @@ const version = (n: NodeProcess): Promise<VersionResponse> => cluster.client(n).
 function allOn(want: string, timeoutMs: number, among: NodeProcess[] = nodes): Promise<VersionResponse[]> {
   return pollUntil(`${among.length} nodes on ${want}, blessed`, async () => {
     const vs = await Promise.all(among.map(version));
-    const ok = vs.every((v) => v.osVersion === want && v.slots.find((s) => s.name === v.bootedSlot)?.state === SlotState.SLOT_STATE_GOOD);
+    // Blessed, and the updater has finished (it gives the slot back after the blessing).
+    const ok = vs.every((v) => v.osVersion === want && v.slots.find((s) => s.name === v.bootedSlot)?.state === SlotState.SLOT_STATE_GOOD && v.updater?.phase !== "awaiting-blessing" && !v.updater?.holdingLock);
     return ok ? vs : undefined;
   }, { timeoutMs, intervalMs: 500, describe: () => among.map((n) => `== ${n.address}\n${n.output().slice(-3000)}`).join("\n") });
 }
 
-/** Per node, its slot span for `release` from its own events (all three parts must be there). */
-function spans(release: string): SlotSpan[] {
-  return nodes.map((node) => {
-    const ev = loggedEvents(node.recorded());
-    const s = slotSpan(ev, release);
-    expect([s.acquired, s.rebooting, s.released], `${node.address} ${release}: ${ev.map((e) => e.type).join(" ")}`).not.toContain(undefined);
-    return s as SlotSpan;
-  });
+/** Per node, its slot span for `release` from its own events (waits until all three parts are logged). */
+function spans(release: string): Promise<SlotSpan[]> {
+  return Promise.all(
+    nodes.map(async (node) => {
+      const ev = await eventsWhen(node, `${node.address}: slot span of ${release}`, (e) => hasSlotSpan(e, release));
+      return slotSpan(ev, release) as SlotSpan;
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -103,7 +104,7 @@ describe("coordinated unattended updates (etcd semaphore, maxConcurrent 1)", () 
     expect([...r.released].sort()).toEqual([...ids.values()].sort());
     expect(await sem.holders()).toEqual([]);
     // The nodes' clocks: each reboot lies inside its node's slot, and the slots do not overlap.
-    expect(spansDisjoint(spans("2.0.0"))).toBeUndefined();
+    expect(spansDisjoint(await spans("2.0.0"))).toBeUndefined();
     // Each waited for the slot it did not get first (a staged release, an event saying so).
     const waited = nodes.filter((n) => loggedEvents(n.recorded()).some((e) => e.type === "update.waiting-lock" && e.fields["version"] === "2.0.0"));
     expect(waited.length).toBeGreaterThanOrEqual(1);
@@ -168,7 +169,8 @@ describe("coordinated unattended updates (etcd semaphore, maxConcurrent 1)", () 
     }, { timeoutMs: 30_000, intervalMs: 250, describe: () => victim.output() });
     expect(back).toMatchObject({ osVersion: "3.0.0", rolledBackFromVersion: "4.0.0" });
     expect(back.updater!.badVersions).toContain("4.0.0");
-    const halted = loggedEvents(victim.recorded()).find((e) => e.type === "update.halted" && e.fields["version"] === "4.0.0")!;
+    const isHalt = (e: { type: string; fields: Record<string, string> }) => e.type === "update.halted" && e.fields["version"] === "4.0.0";
+    const halted = (await eventsWhen(victim, "update.halted in the log", (ev) => ev.some(isHalt))).find(isHalt)!;
     expect(halted.fields).toMatchObject({ markedBad: "true", keptLock: "true" });
     // In etcd: the mark, by this node; and its slot, still held.
     const bad = (await sem.badVersions()).get("4.0.0");
@@ -188,15 +190,14 @@ describe("coordinated unattended updates (etcd semaphore, maxConcurrent 1)", () 
       const v = await version(n);
       const b = before[nodes.indexOf(n)]!;
       expect(v).toMatchObject({ osVersion: "3.0.0", bootId: b.bootId, bootedSlot: b.bootedSlot });
-      const ev = loggedEvents(n.recorded());
-      expect(ev.some((e) => e.type === "update.halted" && e.fields["version"] === "4.0.0")).toBe(true);
+      const ev = await eventsWhen(n, `${n.address}: update.halted in the log`, (e) => e.some(isHalt));
       expect(ev.some((e) => e.type === "update.rebooting" && e.fields["version"] === "4.0.0")).toBe(false);
       expect(v.slots.find((s) => s.name !== v.bootedSlot)?.isDefault).toBe(false);
     }
     // An operator clears the mark (after publishing a fix): the halted node gives its slot back.
     await client.txn([], [{ delete: { key: `${PREFIX}/bad/4.0.0` } }]);
     await pollUntil("the kept slot to be given back", async () => ((await sem.holders()).length === 0 ? true : undefined), { timeoutMs: 20_000, intervalMs: 200 });
-    expect(loggedEvents(victim.recorded()).some((e) => e.type === "update.lock-released" && /bad mark on 4\.0\.0 was cleared/.test(e.message))).toBe(true);
+    await eventsWhen(victim, "the node to say so", (ev) => ev.some((e) => e.type === "update.lock-released" && /bad mark on 4\.0\.0 was cleared/.test(e.message)));
     expect((await version(victim)).updater!.badVersions).toContain("4.0.0"); // it never retries the release that failed on it
     console.log(`bad release: ${crashes} crashed trial boots, then fallback; the other two halted`);
   }, 150_000);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SlotState, type VersionResponse } from "../../src/api/index.js";
-import { ReleaseRepo, TestCluster, loggedEvents, nodectl, pollUntil, show, startNode, stopAllNodes, type NodeProcess } from "./support/index.js";
+import { ReleaseRepo, TestCluster, eventsWhen, loggedEvents, nodectl, pollUntil, show, startNode, stopAllNodes, type NodeProcess } from "./support/index.js";
 
 // The node's unattended updater (machine.update) on process-mode nodes: a
 // real channel published with `nodectl release publish` and served over
@@ -40,7 +40,9 @@ function waitForVersion(node: NodeProcess, want: string, timeoutMs: number): Pro
   return pollUntil(`${node.address} on ${want}, blessed`, async () => {
     const v = await version(node);
     const booted = v.slots.find((s) => s.name === v.bootedSlot);
-    return v.osVersion === want && booted?.state === SlotState.SLOT_STATE_GOOD ? v : undefined;
+    // Blessed, and the updater has taken note (it finishes an update after the blessing).
+    const done = v.updater?.phase !== "awaiting-blessing" && v.updater?.availableVersion === "";
+    return v.osVersion === want && booted?.state === SlotState.SLOT_STATE_GOOD && done ? v : undefined;
   }, { timeoutMs, intervalMs: 250, describe: () => node.output() });
 }
 
@@ -78,7 +80,7 @@ describe("unattended updates on one node", () => {
     expect(after.updater!.nodeId).toBe(before.updater!.nodeId); // stable across the reboot and the upgrade
 
     // Every step, from the node's own event log (it spans both boots).
-    const ev = loggedEvents(node.recorded());
+    const ev = await eventsWhen(node, "update.done in the log", (e) => e.some((x) => x.type === "update.done"));
     const types = ev.map((e) => e.type);
     const idx = (t: string) => types.indexOf(t);
     for (const t of ["update.started", "update.checked", "update.available", "update.downloading", "update.staged", "update.rebooting", "update.booted", "update.done"]) expect(types, t).toContain(t);
@@ -140,7 +142,7 @@ describe("unattended updates on one node", () => {
     const after = await waitForVersion(node, "2.0.0", 60_000);
     expect(after.bootId).not.toBe(before.bootId);
     expect(after.bootedSlot).toBe("B");
-    const ev = loggedEvents(node.recorded());
+    const ev = await eventsWhen(node, "update.rebooting in the log", (e) => e.some((x) => x.type === "update.rebooting"));
     const patched = ev.find((e) => e.type === "update.reconfigured")!;
     const rebooting = ev.find((e) => e.type === "update.rebooting")!;
     expect(patched).toBeDefined();

@@ -67,6 +67,10 @@ export class Updater {
   constructor(private readonly d: UpdaterDeps) {
     this.store = new UpdaterStore(d.stateDir);
     this.now = d.now ?? Date.now;
+    // The blessing ends an update: give the slot back at once rather than at the next poll.
+    d.events.subscribe((e) => {
+      if (e.type === "upgrade.blessed" && this.st.pending && !this.closed) this.schedule(0);
+    });
   }
 
   /** Starts, re-aims or stops the updater for a (new) machine config; the whole block applies live. */
@@ -409,10 +413,11 @@ export class Updater {
   /** The new release is blessed: the update is done, the slot goes back to the fleet. */
   private async finishUpdate(version: string, from: string): Promise<void> {
     const c = this.coord;
-    const held = c?.holding ?? false;
-    if (c && held) await c.release();
+    if (c?.holding) {
+      await c.release();
+      this.publish("update.lock-released", `fleet reboot slot given back: ${version} is blessed`, { version, kind: c.kind });
+    }
     await this.save({ pending: undefined, release: undefined, policy: { ...this.st.policy, staged: undefined, downloaded: undefined, available: undefined, lock: "none" } });
     this.publish("update.done", `updated ${from} → ${version}; boot blessed`, { version, fromVersion: from });
-    if (held) this.publish("update.lock-released", `fleet reboot slot given back: ${version} is blessed`, { version, kind: c!.kind });
   }
 }

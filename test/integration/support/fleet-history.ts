@@ -41,3 +41,9 @@ export function spansDisjoint(spans: readonly SlotSpan[]): string | undefined {
   for (let i = 1; i < sorted.length; i++) if (sorted[i]!.acquired < sorted[i - 1]!.released) return `overlap: ${JSON.stringify(sorted[i - 1])} and ${JSON.stringify(sorted[i])}`;
   return undefined;
 }
+
+/** Whether all three parts of a node's slot span for `release` are logged. */
+export function hasSlotSpan(ev: readonly LoggedEvent[], release: string): boolean {
+  const s = slotSpan(ev, release);
+  return s.acquired !== undefined && s.rebooting !== undefined && s.released !== undefined;
+}

@@ -7,5 +7,5 @@ export { pollUntil, until } from "./poll.js";
 export { expectCode, grpcError } from "./errors.js";
 export { RawClient, type RawOutcome } from "./raw-client.js";
 export { EtcdServer } from "./etcd.js";
-export { ReleaseRepo, loggedEvents, type LoggedEvent } from "./release-repo.js";
-export { replayHolders, slotSpan, spansDisjoint, type SlotSpan } from "./fleet-history.js";
+export { ReleaseRepo, eventsWhen, loggedEvents, type LoggedEvent } from "./release-repo.js";
+export { hasSlotSpan, replayHolders, slotSpan, spansDisjoint, type SlotSpan } from "./fleet-history.js";

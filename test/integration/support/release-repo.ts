@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { join, normalize, sep } from "node:path";
 import { writeBundle, type BundleManifest } from "../../../src/machinery/bundle/index.js";
 import { nodectl, show } from "./nodectl.js";
+import { pollUntil } from "./poll.js";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -103,4 +104,16 @@ export function loggedEvents(output: string): LoggedEvent[] {
     }
   }
   return out;
+}
+
+/**
+ * The node's logged events once `ready` holds for them. machined's stdout
+ * reaches the test on its own schedule, a little after an RPC answer that
+ * already reflects the same step, so a test waits for the lines it needs.
+ */
+export async function eventsWhen(node: { recorded(): string }, what: string, ready: (ev: LoggedEvent[]) => boolean, timeoutMs = 10_000): Promise<LoggedEvent[]> {
+  return pollUntil(what, async () => {
+    const ev = loggedEvents(node.recorded());
+    return ready(ev) ? ev : undefined;
+  }, { timeoutMs, intervalMs: 100, describe: () => loggedEvents(node.recorded()).map((e) => e.type).join(" ") });
 }
