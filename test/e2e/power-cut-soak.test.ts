@@ -129,16 +129,20 @@ describe("power cuts during apply-config and a soak (one VM, TCG)", () => {
   it(`keeps the old or the new config through ${CUTS} power cuts at random points of apply-config`, async () => {
     const rnd = prng(SEED);
     await fx.withConsole(async () => {
-      // Config 0 uncut: how long an apply takes here sets the window the kill points are drawn from.
+      // Three uncut applies (fresh client each, as in a trial; config 0 last) set the window the
+      // kill points are drawn from: 0-150 % of the slowest, so some land after the commit too.
+      const applyMs: number[] = [];
+      for (const n of [-2, -1, 0]) {
+        const t0 = performance.now();
+        await call((c) => c.applyConfiguration({ data: Buffer.from(stringify(configFor(n))), mode: ApplyMode.APPLY_MODE_AUTO }), 60_000);
+        applyMs.push(performance.now() - t0);
+      }
       let current = { n: 0, config: configFor(0) };
-      const t0 = performance.now();
-      await call((c) => c.applyConfiguration({ data: Buffer.from(stringify(current.config)), mode: ApplyMode.APPLY_MODE_AUTO }), 60_000);
-      const applyMs = performance.now() - t0;
-      timings["uncut apply (ms)"] = Math.round(applyMs);
+      timings["uncut applies (ms)"] = Math.round(Math.max(...applyMs));
       const stored0 = rest(await activeConfig());
       expect(await whichConfig([current], stored0)).toBe(0);
-      const windowMs = applyMs * 1.25;
-      report.push(`uncut apply-config: ${applyMs.toFixed(0)} ms; kill points drawn uniformly from 0-${windowMs.toFixed(0)} ms after the call starts`);
+      const windowMs = Math.max(...applyMs) * 1.5;
+      report.push(`uncut apply-config: ${applyMs.map((ms) => ms.toFixed(0)).join(", ")} ms; kill points drawn uniformly from 0-${windowMs.toFixed(0)} ms after the call starts`);
 
       const tally = { old: 0, new: 0, acknowledged: 0 };
       const started = performance.now();
@@ -178,6 +182,20 @@ describe("power cuts during apply-config and a soak (one VM, TCG)", () => {
   }
 
   /**
+   * PID 1 at rest: three samples 3 s apart, smallest RSS. Right after a burst
+   * RSS still holds garbage V8 has not collected (±6 MiB in the first runs);
+   * the low point of an idle node is what a leak would raise.
+   */
+  async function pid1AtRest(): Promise<{ rssKiB: number; fds: number }> {
+    const samples: Array<{ rssKiB: number; fds: number }> = [];
+    for (let i = 0; i < 3; i++) {
+      await sleep(3000);
+      samples.push(await pid1());
+    }
+    return samples.reduce((a, b) => (b.rssKiB < a.rssKiB ? b : a));
+  }
+
+  /**
    * `total` calls over one channel, `SOAK_CONCURRENCY` at a time: nine in ten
    * are Version (the cheapest round trip, so the count is reachable under
    * TCG), every tenth rotates through RPCs that read config, /proc and the
@@ -209,14 +227,12 @@ describe("power cuts during apply-config and a soak (one VM, TCG)", () => {
 
   it(`soaks ${SOAK_CALLS} API calls and ${SOAK_REBOOTS} reboots: PID 1 RSS grows under 10 %, open fds stay flat`, async () => {
     await fx.withConsole(async () => {
-      await hammer(300, "warm-up"); // warm-up: lazy modules, TLS session, first GCs
-      await sleep(2000);
-      const start = await pid1();
+      await hammer(1000, "warm-up"); // lazy modules, TLS sessions, V8's heap grown to its working size
+      const start = await pid1AtRest();
       const run = await hammer(SOAK_CALLS, "soak");
       timings[`${SOAK_CALLS} calls/s`] = Math.round(run.perSecond);
       expect(run.failures.slice(0, 5), `${run.failures.length} of ${SOAK_CALLS} calls failed`).toEqual([]);
-      await sleep(2000);
-      const afterCalls = await pid1();
+      const afterCalls = await pid1AtRest();
       report.push(`soak calls: ${SOAK_CALLS} at ${run.perSecond.toFixed(0)}/s, 0 failed; PID 1 RSS ${start.rssKiB} → ${afterCalls.rssKiB} KiB, fds ${start.fds} → ${afterCalls.fds}`);
       expect(afterCalls.rssKiB, "PID 1 RSS after the calls (KiB)").toBeLessThan(start.rssKiB * 1.1);
       expect(afterCalls.fds, "PID 1 open fds after the calls").toBeLessThanOrEqual(start.fds + 2);
@@ -231,8 +247,7 @@ describe("power cuts during apply-config and a soak (one VM, TCG)", () => {
         const back = await fx.pollVersion(`soak reboot ${i}`, mtls, (v) => v.bootId !== before.bootId && !v.maintenance);
         expect(back.version).toMatchObject({ bootedSlot: "A", osVersion: before.osVersion });
         await hammer(100, `boot ${i}`);
-        await sleep(2000);
-        perBoot.push({ bootId: back.version.bootId, ...(await pid1()) });
+        perBoot.push({ bootId: back.version.bootId, ...(await pid1AtRest()) });
       }
       timings[`${SOAK_REBOOTS} reboot cycles`] = (performance.now() - started) / 1000;
       expect(new Set(perBoot.map((b) => b.bootId)).size).toBe(SOAK_REBOOTS);
