@@ -52,8 +52,17 @@ export class NodeProcess {
 
   /** Extra environment for machined, read at every start (change it, then restart). */
   env: Record<string, string> = {};
+  private readonly nodeArgs: readonly string[];
 
-  constructor(readonly dir: string, readonly port: number) {}
+  /** `nodeArgs` go to node before bin/machined.js (e.g. a test probe with --import); `env` is the first value of the env field. */
+  constructor(
+    readonly dir: string,
+    readonly port: number,
+    launch: { nodeArgs?: readonly string[]; env?: Readonly<Record<string, string>> } = {},
+  ) {
+    this.nodeArgs = launch.nodeArgs ?? [];
+    this.env = { ...launch.env };
+  }
 
   get address(): string {
     return `127.0.0.1:${this.port}`;
@@ -96,7 +105,7 @@ export class NodeProcess {
   async start(ready: Readiness = { mode: "maintenance" }): Promise<void> {
     if (this.running) throw new Error(`node ${this.address} is already running`);
     this.errSinceStart = "";
-    const child = spawn(process.execPath, ["bin/machined.js", "--mode", "process", "--state", this.dir, "--listen", this.address], {
+    const child = spawn(process.execPath, [...this.nodeArgs, "bin/machined.js", "--mode", "process", "--state", this.dir, "--listen", this.address], {
       cwd: REPO,
       env: { ...process.env, ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
