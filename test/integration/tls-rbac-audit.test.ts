@@ -1,15 +1,18 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { credentials, status, type ChannelCredentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { METHODS, MachineServiceService, ServiceAction, type MethodName } from "../../src/api/index.js";
 import { MachineClient, mtlsChannelCredentials } from "../../src/machinery/client/index.js";
 import { RULES } from "../../src/machinery/roles/index.js";
 import { issueClientCert } from "../../src/pki/index.js";
+import { readTarGz, writeSupportArchive } from "../../src/machinery/support/index.js";
 import { KeyMaterial } from "./support/key-material.js";
-import { NodeProcess, RawClient, TestCluster, freePort, pollUntil, stopAllNodes } from "./support/index.js";
+import { NodeProcess, RawClient, TestCluster, freePort, nodectl, pollUntil, show, stopAllNodes } from "./support/index.js";
 
 // The TLS and RBAC audit (issue 9): what the node offers on the wire, checked
 // with the real openssl client; which role may call which RPC, over every
@@ -65,6 +68,9 @@ beforeAll(async () => {
     certs.set(s.name, { ...c, creds: mtlsChannelCredentials({ caPem: cluster.secrets.ca.certPem, ...c }) });
     keys.add(`client key (${s.name})`, c.keyPem);
   }
+  // The key nodectl itself presents (nodectl support below runs with this config).
+  const ctl = parse(readFileSync(cluster.paths.nodectlConfigPath, "utf8")) as { contexts: Record<string, { key: string }> };
+  for (const [name, ctx] of Object.entries(ctl.contexts)) keys.add(`nodectlconfig key (${name})`, Buffer.from(ctx.key, "base64").toString("utf8"));
   writeFileSync(join(work, "ca.pem"), cluster.secrets.ca.certPem);
   const admin = certs.get("os:admin");
   if (!admin) throw new Error("no admin cert");
@@ -303,26 +309,101 @@ async function harvest(): Promise<{ where: string; text: string }[]> {
     out.push({ where: "ApplyConfiguration(dry run, foreign CA key)", text: dry });
     const broken = `${bad}\nmachine: {`;
     out.push({ where: "ApplyConfiguration(invalid YAML with a key)", text: await admin.applyConfiguration({ data: Buffer.from(broken) }).then((r) => JSON.stringify(r), (e: Error) => e.message) });
+    // Copy: a tar.gz of every tree an admin (and a reader) may read, decompressed and searched entry by entry.
+    // In process mode /etc, /run and /sys are the node's (mostly empty) stand-ins and /proc is the host's: machined's own /proc/self is copied.
+    for (const p of COPY_ROOTS) {
+      const gz = await copyArchive(admin, p).catch((e: Error) => e);
+      if (gz instanceof Error) out.push({ where: `Copy(${p}) failed`, text: gz.message });
+      else out.push(...(await archiveTexts(`Copy(${p})`, gz)));
+    }
+    const reader = new MachineClient(node.address, certs.get("os:reader")?.creds as ChannelCredentials, 20_000);
+    try {
+      out.push(...(await archiveTexts("Copy(/var/log) as os:reader", await copyArchive(reader, "/var/log"))));
+    } finally {
+      reader.close();
+    }
+    // ... and the key files and machined's secrets are refused to Copy too, by every path that leads there.
+    for (const p of ["/", "/system", "/system/state", "/system/state/pki", "/var/../system/state", "/proc/self/environ", "/proc/self/root", "/proc/self/fd", "/proc/kcore"]) {
+      const r = await copyArchive(admin, p).then(
+        (gz) => gz,
+        (e: { code?: number; message?: string }) => e,
+      );
+      if (Buffer.isBuffer(r)) out.push(...(await archiveTexts(`Copy(${p}) was not refused`, r)), { where: `Copy(${p}) was not refused`, text: "-----BEGIN PRIVATE KEY-----" });
+      else expect(r.code, `Copy(${p}): ${r.message}`).toBe(status.PERMISSION_DENIED);
+    }
   } finally {
     admin.close();
   }
+  // nodectl support, the bundle users attach to bug reports: every entry of the tar.gz and the whole tar stream.
+  const bundle = join(work, "support.tar.gz");
+  const r = await nodectl(["-n", node.address, "support", "--output", bundle], cluster.env, 120_000);
+  expect(r.code, show(r)).toBe(0);
+  const entries = await archiveTexts("nodectl support", readFileSync(bundle));
+  expect(entries.some((e) => e.where.endsWith("logs/apid.log") && e.text.length > 0), entries.map((e) => e.where).join(", ")).toBe(true);
+  out.push(...entries);
   return out;
 }
 
+/** Trees whose Copy is searched: everything an admin may read on a process-mode node. */
+const COPY_ROOTS = ["/var", "/etc", "/run", "/sys", "/proc/self"];
+
+/** The tar.gz Copy streams for `path`. */
+async function copyArchive(c: MachineClient, path: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const ch of c.copy(path)) chunks.push(Buffer.from(ch.data));
+  return Buffer.concat(chunks);
+}
+
+let archives = 0;
+/** Every file of a tar.gz as text (where: "<what> <entry name>"), and the whole decompressed tar stream (names, link targets, headers). */
+async function archiveTexts(what: string, gz: Buffer): Promise<{ where: string; text: string }[]> {
+  const path = join(work, `archive-${archives++}.tar.gz`);
+  writeFileSync(path, gz);
+  const files = await readTarGz(path);
+  return [...[...files].map(([name, b]) => ({ where: `${what} ${name}`, text: b.toString("latin1") })), { where: `${what} (whole tar, ${files.size} files)`, text: gunzipSync(gz).toString("latin1") }];
+}
+
 describe("private keys never leave the node", () => {
-  it("are absent from the logs, GetConfiguration, Events, Read of every listed file, and apply errors", async () => {
+  it("are absent from the logs, GetConfiguration, Events, Read of every listed file, Copy archives, the nodectl support bundle, and apply errors", async () => {
     // Controls: the search finds a key in node.yaml (PEM in YAML), base64-wrapped and JSON-escaped.
     expect(keys.findIn(cluster.nodeYaml)).toContain("CA key");
     const adminKey = certs.get("os:admin")?.keyPem ?? "";
     expect(keys.findIn(Buffer.from(adminKey).toString("base64"))).toContain("client key (os:admin)");
     expect(keys.findIn(JSON.stringify({ k: adminKey }).replace("PRIVATE KEY-----", ""))).toContain("client key (os:admin)");
+    // ... and inside archives: a key in a tar.gz written by the node's own Copy, and in a support bundle's format, is found once decompressed.
+    const planted = new KeyMaterial();
+    const plantedKey = issueClientCert(cluster.secrets.ca, { commonName: "planted", roles: [] }).keyPem;
+    planted.add("planted key", plantedKey);
+    mkdirSync(join(nodeDir, "var/audit-control"), { recursive: true });
+    writeFileSync(join(nodeDir, "var/audit-control/key.b64"), Buffer.from(plantedKey).toString("base64"));
+    const admin = new MachineClient(node.address, certs.get("os:admin")?.creds as ChannelCredentials, 20_000);
+    try {
+      const copied = await archiveTexts("Copy(/var/audit-control)", await copyArchive(admin, "/var/audit-control"));
+      expect(copied.flatMap((t) => planted.findIn(t.text).map((k) => `${k} in ${t.where}`))).toEqual(["planted key in Copy(/var/audit-control) var/audit-control/key.b64", "planted key in Copy(/var/audit-control) (whole tar, 1 files)"]);
+    } finally {
+      admin.close();
+      rmSync(join(nodeDir, "var/audit-control"), { recursive: true });
+    }
+    const controlBundle = join(work, "control-support.tar.gz");
+    await writeSupportArchive(controlBundle, [{ node: "control", reachable: true, files: [{ name: "logs/x.log", content: `line ${Buffer.from(plantedKey).toString("base64")}` }], failures: [], notes: [] }]);
+    expect((await archiveTexts("control bundle", readFileSync(controlBundle))).some((t) => planted.findIn(t.text).includes("planted key"))).toBe(true);
     const texts = await harvest();
     // The node's own output, captured from its first line (pino JSON), after all of the above.
     texts.push({ where: "machined stdout+stderr", text: node.recorded() });
     const leaks = texts.flatMap((t) => keys.findIn(t.text).map((k) => `${k} in ${t.where}`));
     const read = texts.filter((t) => t.where.startsWith("Read(") && !t.where.includes("refused")).length;
-    console.log(`key search: ${texts.length} sources (${read} files read), ${node.recorded().length} bytes of machined output`);
+    const copied = texts.filter((t) => t.where.startsWith("Copy(") && !t.where.includes("(whole tar") && !t.where.endsWith(" failed")).length;
+    const bundled = texts.filter((t) => t.where.startsWith("nodectl support ") && !t.where.includes("(whole tar")).length;
+    console.log(`key search: ${texts.length} sources (${read} files read, ${copied} files from Copy archives, ${bundled} files of the support bundle), ${node.recorded().length} bytes of machined output`);
+    const perArchive = new Map<string, number>();
+    for (const t of texts) {
+      const m = /^(Copy\([^)]*\)(?: as os:reader)?|nodectl support) /.exec(t.where);
+      if (m && !t.where.includes("(whole tar") && !t.where.endsWith(" failed")) perArchive.set(m[1] as string, (perArchive.get(m[1] as string) ?? 0) + 1);
+    }
+    console.log(`files searched per archive: ${JSON.stringify(Object.fromEntries(perArchive))}; not copied: ${texts.filter((t) => t.where.includes("failed")).map((t) => `${t.where}: ${t.text}`).join("; ") || "none"}`);
     expect(leaks).toEqual([]);
     expect(read).toBeGreaterThanOrEqual(3);
+    expect(copied).toBeGreaterThanOrEqual(3);
+    expect(bundled).toBeGreaterThanOrEqual(10);
   }, 120_000);
 });
