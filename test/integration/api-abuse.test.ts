@@ -443,7 +443,7 @@ describe("memory stays bounded", () => {
     // RSS moves ±20 MiB with V8's collections, so growth is judged on the live
     // heap after full GCs: 1800 more streams (each with a subscription, a call
     // and 100 lines sent) must not leave anything behind.
-    const before = await recordHeap("end of the abuse");
+    const before = await recordHeap("end of the abuse, forced GC");
     for (let i = 1; i <= 3; i++) {
       await followStorm();
       record(`after extra 600-stream storm ${i}`);
