@@ -2,12 +2,12 @@ import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { status } from "@grpc/grpc-js";
+import { status, type ChannelCredentials } from "@grpc/grpc-js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { METHODS, MachineServiceService, type MethodName } from "../../src/api/index.js";
 import { writeBundle, type BundleManifest } from "../../src/machinery/bundle/index.js";
-import { MachineClient } from "../../src/machinery/client/index.js";
+import { MachineClient, mtlsChannelCredentials } from "../../src/machinery/client/index.js";
 import { API_LIMITS } from "../../src/server/limits.js";
 import { MAX_FOLLOW_BACKLOG } from "../../src/server/follow.js";
 import { stalledStream } from "./support/stalled-stream.js";
@@ -198,6 +198,16 @@ async function signedBundle(version: string, rootfsBytes: number): Promise<{ byt
   }
 }
 
+/**
+ * Credentials no other client shares. grpc-js reuses one HTTP/2 connection for
+ * every channel with the same target, options and credentials object, so six
+ * clients on `cluster.creds()` are one connection with one stream budget
+ * (MAX_CONCURRENT_STREAMS), not six.
+ */
+function ownConnection(role: "os:reader" | "os:admin"): ChannelCredentials {
+  return mtlsChannelCredentials(cluster.tlsFiles(role));
+}
+
 /** Makes machined write `n` log lines (each refused call logs one "call refused" line) and resolves when done. */
 async function makeLogLines(n: number): Promise<void> {
   const reader = new RawClient(node.address, cluster.creds("os:reader"));
@@ -216,7 +226,7 @@ async function makeLogLines(n: number): Promise<void> {
  * when a wait fails, so one failure does not leave 600 streams on the node for the tests after it.
  */
 async function followStorm(): Promise<void> {
-  const clients = Array.from({ length: 6 }, () => new MachineClient(node.address, cluster.creds("os:reader"), 120_000));
+  const clients = Array.from({ length: 6 }, () => new MachineClient(node.address, ownConnection("os:reader"), 120_000));
   const ac = new AbortController();
   const seen = new Array<number>(600).fill(0);
   const failures: string[] = [];
@@ -356,7 +366,7 @@ describe("hundreds of concurrent streams", () => {
 
   it(`holds calls past ${API_LIMITS.maxConcurrentStreams} concurrent streams on one connection until streams free up`, async () => {
     const limit = API_LIMITS.maxConcurrentStreams;
-    const c = new MachineClient(node.address, cluster.creds("os:reader"), 120_000);
+    const c = new MachineClient(node.address, ownConnection("os:reader"), 120_000);
     // The first `limit` streams and the 50 past it can be cancelled separately.
     const first = new AbortController();
     const extra = new AbortController();
