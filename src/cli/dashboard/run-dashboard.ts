@@ -59,11 +59,13 @@ export async function runDashboard(opts: DashboardOptions, input: NodeJS.ReadStr
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   for (const s of signals) process.on(s, onSignal);
   term.enter((key) => isQuitKey(key) && quit.abort(), draw);
+  // One listener for the dashboard's life: a new one per refresh piled up on the signal.
+  const quitting = abortPromise(quit.signal);
   try {
     draw();
     while (!quit.signal.aborted) {
       // Per-call deadlines bound a refresh; q never waits for one.
-      await Promise.race([refresh(opts.targets, views, clients, callTimeoutMs(opts.intervalSeconds)), abortPromise(quit.signal)]);
+      await Promise.race([refresh(opts.targets, views, clients, callTimeoutMs(opts.intervalSeconds)), quitting]);
       if (quit.signal.aborted) break;
       draw();
       await sleep(opts.intervalSeconds * 1000, undefined, { signal: quit.signal }).catch(() => undefined);
