@@ -47,6 +47,18 @@ describe("writeSlot, blessSlot, rollbackToOther", () => {
     expect(a.slots[1]).toMatchObject({ health: "pending", triesLeft: 3, isDefault: true });
   });
 
+  it("names each write just before it starts, in the order that is safe to cut", async () => {
+    const steps: string[] = [];
+    const s = spooled("0.2.0");
+    await writeSlot(store, { slot: "B", bundle: s.bundle, spoolPath: s.path, stageOnly: false, booted: { version: "0.1.0" }, onStep: (x) => steps.push(x) });
+    expect(steps).toEqual(["rootfs", "kernel", "initramfs", "entry", "switch"]);
+    // A second install into B first removes B's old entry; a staged one never switches.
+    steps.length = 0;
+    await writeSlot(store, { slot: "B", bundle: s.bundle, spoolPath: s.path, stageOnly: true, booted: { version: "0.1.0" }, onStep: (x) => steps.push(x) });
+    expect(steps).toEqual(["remove entry", "rootfs", "kernel", "initramfs", "entry"]);
+    expect(entries()).toEqual(["cairn-a.conf", "cairn-b+3.conf"]);
+  });
+
   it("stage only: the new slot is written but the booted one stays the default", async () => {
     const s = spooled("0.2.0");
     await writeSlot(store, { slot: "B", bundle: s.bundle, spoolPath: s.path, stageOnly: true, booted: { version: "0.1.0" } });

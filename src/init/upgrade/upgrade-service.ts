@@ -16,7 +16,7 @@ import { checkSlotFits, slotRoom } from "./slot-fit.js";
 import { spoolUpload, sweepSpool, type SpoolExpectation } from "./spool.js";
 import { activateStaged, discardStaged, stagedEntry } from "./staged-slot.js";
 import { checkManifest, requireTrustedKeys } from "./verify-upload.js";
-import { MAX_UPGRADE_TRIES, UPGRADE_TRIES, writeSlot } from "./write-slot.js";
+import { MAX_UPGRADE_TRIES, UPGRADE_TRIES, writeSlot, type WriteStep } from "./write-slot.js";
 
 /** Default wait between "API up and config applied" and blessing a trial boot. */
 export const DEFAULT_BLESS_GRACE_MS = 10_000;
@@ -149,7 +149,8 @@ export class UpgradeService {
         events.publish("upgrade.verified", "upgrade bundle verified", { version, keyId: bundle.keyId });
         await this.saveBootedConfig("install");
         const t1 = Date.now();
-        const { entry } = await writeSlot(store, { slot, bundle, spoolPath, stageOnly: header.stageOnly, booted: { version: identity.osVersion }, tries: header.tries || UPGRADE_TRIES });
+        const onStep = (step: WriteStep) => log.info({ slot, version, step }, "writing slot");
+        const { entry } = await writeSlot(store, { slot, bundle, spoolPath, stageOnly: header.stageOnly, booted: { version: identity.osVersion }, tries: header.tries || UPGRADE_TRIES, onStep });
         const writeMs = Date.now() - t1;
         await this.refresh();
         const timings = { receiveMs: String(receiveMs), verifyMs: String(verifyMs), writeMs: String(writeMs) };
