@@ -60,6 +60,14 @@ describe("bundle format", () => {
     expect(await code(verifyBundle(bytes, []))).toBe("PERMISSION_DENIED");
   });
 
+  it("rejects an unsigned bundle (signature length 0) as unsigned", async () => {
+    const m = bytes.readUInt32BE(8);
+    const s = bytes.readUInt32BE(12);
+    const out = Buffer.concat([bytes.subarray(0, 16 + m), bytes.subarray(16 + m + s)]);
+    out.writeUInt32BE(0, 12);
+    await expect(verifyBundle(out, [pub])).rejects.toMatchObject({ code: "PERMISSION_DENIED", message: expect.stringMatching(/^bundle is unsigned/) });
+  });
+
   it("rejects a tampered part", async () => {
     const t = Buffer.from(bytes);
     t[t.length - 10] ^= 1;

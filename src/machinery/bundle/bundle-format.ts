@@ -86,7 +86,8 @@ export async function verifyBundle(source: Uint8Array | string, trustedPublicKey
     if (header.length < HEADER || !header.subarray(0, 8).equals(BUNDLE_MAGIC)) bad("not a Cairn bundle (bad magic)");
     const m = header.readUInt32BE(8);
     const s = header.readUInt32BE(12);
-    if (m === 0 || m > MAX_MANIFEST || s === 0 || s > 1024) bad("bundle header lengths out of range");
+    if (s === 0) unsigned();
+    if (m === 0 || m > MAX_MANIFEST || s > 1024) bad("bundle header lengths out of range");
     const manifestBytes = await src.read(HEADER, m);
     const signature = await src.read(HEADER + m, s);
     if (manifestBytes.length !== m || signature.length !== s) bad("bundle truncated in its header");
@@ -124,6 +125,11 @@ export function trustedSigner(data: Buffer, signature: Buffer, pems: readonly st
 
 function bad(message: string): never {
   throw new CairnError("INVALID_ARGUMENT", message);
+}
+
+/** A bundle whose header announces no signature: refused like an untrusted one, and said so plainly. */
+export function unsigned(): never {
+  throw new CairnError("PERMISSION_DENIED", "bundle is unsigned (no signature): only bundles signed by a trusted release key are installed");
 }
 
 interface Source {

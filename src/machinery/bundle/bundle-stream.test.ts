@@ -61,6 +61,14 @@ describe("BundleStreamVerifier", () => {
     expect(r).toMatchObject({ code: "PERMISSION_DENIED", fed: 0 });
   });
 
+  it("refuses an unsigned bundle (signature length 0) as unsigned, before any part byte", () => {
+    const m = bytes.readUInt32BE(8);
+    const s = bytes.readUInt32BE(12);
+    const out = Buffer.concat([bytes.subarray(0, 16 + m), bytes.subarray(16 + m + s)]);
+    out.writeUInt32BE(0, 12);
+    expect(stream(out, 4096)).toMatchObject({ code: "PERMISSION_DENIED", message: expect.stringMatching(/^bundle is unsigned/), fed: 0 });
+  });
+
   it("hands the trusted manifest to onManifest before any part byte, which may refuse it", () => {
     const seen: string[] = [];
     const v = new BundleStreamVerifier([pub], (m) => seen.push(m.version));

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
 import { CairnError } from "../../errors/index.js";
-import { BUNDLE_HEADER_BYTES, MAX_MANIFEST_BYTES, trustedSigner, type LocatedPart, type VerifiedBundle } from "./bundle-format.js";
+import { BUNDLE_HEADER_BYTES, MAX_MANIFEST_BYTES, trustedSigner, unsigned, type LocatedPart, type VerifiedBundle } from "./bundle-format.js";
 import { parseManifest, type BundleManifest } from "./bundle-manifest.js";
 
 function bad(message: string): never {
@@ -79,7 +79,8 @@ export class BundleStreamVerifier {
     if (h.length < BUNDLE_HEADER_BYTES) return undefined;
     const m = h.readUInt32BE(8);
     const s = h.readUInt32BE(12);
-    if (m === 0 || m > MAX_MANIFEST_BYTES || s === 0 || s > 1024) bad("bundle header lengths out of range");
+    if (s === 0) unsigned();
+    if (m === 0 || m > MAX_MANIFEST_BYTES || s > 1024) bad("bundle header lengths out of range");
     const end = BUNDLE_HEADER_BYTES + m + s;
     if (h.length < end) return undefined;
     const manifestBytes = h.subarray(BUNDLE_HEADER_BYTES, BUNDLE_HEADER_BYTES + m);
