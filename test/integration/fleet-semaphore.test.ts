@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isCairnError } from "../../src/errors/index.js";
-import { EtcdClient, RebootSemaphore, type WatchEvent } from "../../src/machinery/fleet/index.js";
-import { EtcdServer, REPO, pollUntil } from "./support/index.js";
+import { EtcdClient, RebootSemaphore } from "../../src/machinery/fleet/index.js";
+import { EtcdServer, REPO, pollUntil, replayHolders } from "./support/index.js";
 
 // The fleet's reboot semaphore against a real etcd (Debian's etcd-server),
 // started by this file on free ports. Concurrency is judged from etcd's own
@@ -16,23 +16,6 @@ beforeAll(async () => {
   client = new EtcdClient([etcd.endpoint]);
 }, 40_000);
 afterAll(async () => etcd?.stop());
-
-/** Replays holder PUT/DELETE events: the most holders at once, and the acquisitions in order. */
-function replay(events: readonly WatchEvent[], holdersPrefix: string): { maxAtOnce: number; acquired: string[] } {
-  const live = new Set<string>();
-  let maxAtOnce = 0;
-  const acquired: string[] = [];
-  for (const e of events) {
-    if (!e.key.startsWith(holdersPrefix)) continue;
-    const id = e.key.slice(holdersPrefix.length);
-    if (e.type === "PUT") {
-      live.add(id);
-      acquired.push(id);
-    } else live.delete(id);
-    maxAtOnce = Math.max(maxAtOnce, live.size);
-  }
-  return { maxAtOnce, acquired };
-}
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -60,7 +43,7 @@ describe("reboot semaphore in etcd", () => {
           }
         }),
       );
-      const r = replay(await client.history(`${prefix}/`, start + 1), `${prefix}/holders/`);
+      const r = replayHolders(await client.history(`${prefix}/`, start + 1), `${prefix}/holders/`);
       expect(r.acquired).toHaveLength(9);
       expect(r.maxAtOnce).toBe(max); // reached, never exceeded
       expect(await nodes[0]!.holders()).toEqual([]);
