@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SlotState, type VersionResponse } from "../../src/api/index.js";
-import { ReleaseRepo, TestCluster, eventsWhen, loggedEvents, nodectl, pollUntil, show, startNode, stopAllNodes, type NodeProcess } from "./support/index.js";
+import { ReleaseRepo, TestCluster, eventsWhen, loggedEvents, nodectl, pollUntil, show, startNode, stopAllNodes, windowAt, type NodeProcess } from "./support/index.js";
 
 // The node's unattended updater (machine.update) on process-mode nodes: a
 // real channel published with `nodectl release publish` and served over
@@ -15,20 +15,11 @@ process.env["CAIRN_BLESS_GRACE_MS"] = "1000";
 const tmp = mkdtempSync(join(tmpdir(), "cairn-it-updater-"));
 let repo: ReleaseRepo;
 let cluster: TestCluster;
-const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 function updateConfig(extra: Record<string, unknown>): string {
   return cluster.configWith((d) => {
     d.machine["update"] = { publicKeys: [repo.publicKeyPem], repository: repo.url, channel: "stable", checkIntervalSeconds: 5, ...extra };
   });
-}
-
-/** A weekly window starting at `startMs` (UTC, whole minutes), lasting `minutes`. */
-function windowAt(startMs: number, minutes: number) {
-  const d = new Date(startMs);
-  const hh = String(d.getUTCHours()).padStart(2, "0");
-  const mm = String(d.getUTCMinutes()).padStart(2, "0");
-  return { days: [WEEKDAYS[d.getUTCDay()]], start: `${hh}:${mm}`, lengthMinutes: minutes };
 }
 
 async function version(node: NodeProcess): Promise<VersionResponse> {

@@ -4,7 +4,7 @@ import { readClusterState, writeClusterState } from "../../../src/provision/clus
 import { attachNode, cleanupOnExit, launchNode, type Cleanup, type NodeHandle, type NodeState } from "../../../src/provision/index.js";
 
 /**
- * Power for the single node of a `nodectl cluster create` cluster.
+ * Power for one node (the first by default) of a `nodectl cluster create` cluster.
  * `cut` SIGKILLs QEMU: the guest gets no shutdown and whatever it had not
  * flushed to its disk (page cache, QEMU's unflushed qcow2 metadata) is
  * lost, like a power cut. `on` launches QEMU again on the same qcow2
@@ -23,10 +23,14 @@ export class NodePower {
     private readonly clusterDir: string,
     /** The first-boot config the cluster was created with (fw_cfg), handed again as a real power-on would. */
     private readonly configFile: string,
+    /** Which node of the cluster (cluster.json order). */
+    private readonly index = 0,
   ) {}
 
   async node(): Promise<NodeState> {
-    return (await readClusterState(this.clusterDir)).nodes[0]!;
+    const n = (await readClusterState(this.clusterDir)).nodes[this.index];
+    if (!n) throw new Error(`cluster ${this.clusterDir} has no node #${this.index}`);
+    return n;
   }
 
   /** Registers the created node so a test process that dies still SIGKILLs it. */
@@ -60,7 +64,7 @@ export class NodePower {
   /** Powers the node on again on the same disk; resolves once QEMU runs (not once it booted). */
   async on(): Promise<void> {
     const state = await readClusterState(this.clusterDir);
-    const n = state.nodes[0]!;
+    const n = state.nodes[this.index]!;
     const handle = this.#cleanup.track(
       await launchNode({
         name: n.name, baseImage: state.image, workDir: n.workDir, apiHostPort: n.apiHostPort,
@@ -68,7 +72,9 @@ export class NodePower {
       }),
     );
     (await handle.qmp()).close(); // free the single QMP slot
-    await writeClusterState({ ...state, nodes: [handle.state, ...state.nodes.slice(1)] });
+    // Re-read: another node's power-on may have rewritten cluster.json meanwhile.
+    const now = await readClusterState(this.clusterDir);
+    await writeClusterState({ ...now, nodes: now.nodes.map((x, i) => (i === this.index ? handle.state : x)) });
   }
 
   /** Every console line the node wrote since it was created, across power cuts. */

@@ -9,3 +9,4 @@ export { RawClient, type RawOutcome } from "./raw-client.js";
 export { EtcdServer } from "./etcd.js";
 export { ReleaseRepo, eventsWhen, loggedEvents, type LoggedEvent } from "./release-repo.js";
 export { hasSlotSpan, replayHolders, slotSpan, spansDisjoint, type SlotSpan } from "./fleet-history.js";
+export { windowAt } from "./windows.js";

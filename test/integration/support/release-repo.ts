@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, generateKeyPairSync } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -24,14 +24,26 @@ export class ReleaseRepo {
     readonly dir: string,
     private readonly server: Server,
     readonly url: string,
+    keyPath: string | undefined,
   ) {
+    if (keyPath !== undefined) {
+      this.keyPath = keyPath;
+      this.publicKeyPem = createPublicKey(createPrivateKey(readFileSync(keyPath))).export({ type: "spki", format: "pem" }).toString();
+      return;
+    }
     const key = generateKeyPairSync("ed25519");
     this.keyPath = join(dir, "release.key.pem");
     writeFileSync(this.keyPath, key.privateKey.export({ type: "pkcs8", format: "pem" }));
     this.publicKeyPem = key.publicKey.export({ type: "spki", format: "pem" }).toString();
   }
 
-  static async start(dir: string): Promise<ReleaseRepo> {
+  /**
+   * Serves `dir`/repo on a free loopback port. `keyPath`: sign with this
+   * release key (default: a fresh one). `advertiseHost`: the host the
+   * channel's bundle URLs name, e.g. 10.0.2.2, where a QEMU guest under user
+   * networking reaches the host's loopback (default 127.0.0.1).
+   */
+  static async start(dir: string, opts: { keyPath?: string; advertiseHost?: string } = {}): Promise<ReleaseRepo> {
     const root = join(dir, "repo");
     mkdirSync(root, { recursive: true });
     let repo: ReleaseRepo | undefined;
@@ -51,7 +63,7 @@ export class ReleaseRepo {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const { port } = server.address() as AddressInfo;
-    repo = new ReleaseRepo(dir, server, `http://127.0.0.1:${port}`);
+    repo = new ReleaseRepo(dir, server, `http://${opts.advertiseHost ?? "127.0.0.1"}:${port}`, opts.keyPath);
     return repo;
   }
 
@@ -71,9 +83,13 @@ export class ReleaseRepo {
 
   /** Builds and publishes `version` on `channel` with the real CLI. */
   async publish(version: string, channel = "stable"): Promise<void> {
-    const bundle = await this.bundle(version);
+    await this.publishBundle(await this.bundle(version), channel);
+  }
+
+  /** Publishes an existing signed bundle on `channel` with the real CLI. */
+  async publishBundle(bundle: string, channel = "stable"): Promise<void> {
     const r = await nodectl(["release", "publish", "--repo", join(this.dir, "repo"), "--channel", channel, "--bundle", bundle, "--url-base", this.url, "--key", this.keyPath]);
-    if (r.code !== 0) throw new Error(`publish ${version} failed\n${show(r)}`);
+    if (r.code !== 0) throw new Error(`publish ${bundle} failed\n${show(r)}`);
   }
 
   async stop(): Promise<void> {
