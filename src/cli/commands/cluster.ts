@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { generateClusterSecrets, issueClientContext, mergeContext, readNodectlConfig, renderNodeConfig, stringifySecrets, writeNodectlConfig } from "../../machinery/client/index.js";
 import { writeFileAtomic } from "../../machinery/fs/index.js";
 import { createCluster, destroyCluster, listClusters, resolveStateRoot } from "../../provision/index.js";
@@ -14,11 +14,16 @@ export function registerCluster(program: Command): void {
     .command("create <name>")
     .description("boot nodes from a disk image and add a nodectl context for them")
     .requiredOption("--image <raw>", "dist/cairn-X-amd64.raw")
-    .option("--nodes <n>", "how many nodes", parseCount, 1)
+    // Not --nodes: the global -n/--nodes (target nodes) would swallow it and one node would boot.
+    .option("--count <n>", "how many nodes (at least 1)", (v: string) => {
+      const n = parseCount(v);
+      if (n < 1) throw new InvalidArgumentError(`"${v}" must be at least 1`);
+      return n;
+    }, 1)
     .option("--memory <mib>", "memory per node in MiB", parseCount)
     .option("--maintenance", "boot without a config (nodes wait in maintenance mode for apply-config --insecure)")
     .option("--state-root <dir>", "where clusters live (env CAIRN_STATE_ROOT, default ~/.cairn/clusters)")
-    .action(async (name: string, flags: { image: string; nodes: number; memory?: number; maintenance?: boolean; stateRoot?: string }, cmd: Command) => {
+    .action(async (name: string, flags: { image: string; count: number; memory?: number; maintenance?: boolean; stateRoot?: string }, cmd: Command) => {
       const root = resolveStateRoot(flags.stateRoot);
       const secrets = generateClusterSecrets(name);
       // Secrets live beside (not inside) the cluster dir, which createCluster must create itself.
@@ -29,7 +34,7 @@ export function registerCluster(program: Command): void {
       const state = await createCluster({
         name,
         image: flags.image,
-        nodes: flags.nodes,
+        nodes: flags.count,
         stateRoot: root,
         ...(flags.memory ? { memoryMiB: flags.memory } : {}),
         ...(flags.maintenance ? {} : { configFile: nodeConfigPath }),
