@@ -24,7 +24,9 @@ async function main(): Promise<void> {
   let platform: Platform;
   if (opts.mode === "process") {
     const state = opts.state ?? program.error("error: --state <dir> is required with --mode process");
-    platform = new ProcessPlatform({ dir: state, osVersion: opts.osVersion ?? (await readOsVersion()) });
+    // A host containerd for the node's workloads (integration tests start one); none when unset.
+    const containerdSocket = process.env["CAIRN_CONTAINERD_SOCKET"] || undefined;
+    platform = new ProcessPlatform({ dir: state, osVersion: opts.osVersion ?? (await readOsVersion()), containerdSocket });
   } else {
     // Loaded only on metal: koffi and the syscall layer never load in process mode.
     const { createLinuxPlatform } = await import("../src/platform/linux/linux-platform.js");

@@ -16,6 +16,7 @@ import { LogShipper, shipperServiceInfo } from "./log-shipping/index.js";
 import { ServiceRegistry } from "./node-services.js";
 import { readResources } from "./resources.js";
 import { loadNodeId, Updater } from "./update/index.js";
+import { NodeWorkloads } from "./workloads/node-workloads.js";
 import { DEFAULT_BLESS_GRACE_MS, restoreSlotConfig, SlotConfigs, UpgradeService, waitFor, type HealthCheck } from "./upgrade/index.js";
 
 export interface BootOptions {
@@ -71,6 +72,9 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     log.error({ err: e instanceof Error ? e.message : String(e), dir: logDir }, "log files unavailable; logs stay in memory");
   }
 
+  // containerd and the workload controller, when the platform can run containers.
+  const workloads = platform.containers ? new NodeWorkloads({ host: platform.containers, logs: opts.logs, events, log: log.child({ component: "workloads" }) }) : undefined;
+
   const store = new ConfigStore(platform.paths.state);
   await store.sweepTemps();
   // Back on an older slot (rollback or fallback): its last-known-good config first, so it never parses a newer one's.
@@ -106,6 +110,10 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
         // Shipping first, so the apply's own log lines already reach the new destinations.
         shipper.configure(next.machine.logging.destinations, next.machine.hostname ?? "");
         await controllers.apply(next, prev);
+        // machine.workloads and machine.registries: recorded here, reconciled in the background.
+        if (!prev || JSON.stringify([prev.machine.workloads, prev.machine.registries]) !== JSON.stringify([next.machine.workloads, next.machine.registries])) {
+          workloads?.configure(next);
+        }
         // machine.update applies live: the updater starts, re-aims or stops.
         updater?.configure(next.machine.update);
       },
@@ -120,7 +128,10 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
     shipper.configure(initial.machine.logging.destinations, initial.machine.hostname ?? "");
     // A failing controller at boot is reported (status, event) but must not stop the node from serving its API.
     await controllers.apply(initial, undefined).catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, "applying the config at boot failed"));
+    workloads?.configure(initial);
   }
+  // containerd comes up in the background; the workloads follow once it answers.
+  void workloads?.start();
   // The running slot's boot entry carries the persisted config's kernel args (none in maintenance mode).
   await controllers.persisting(initial).catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, "syncing kernel args to the boot entry failed"));
   events.publish("boot.config", initial ? "machine config applied" : "no machine config: maintenance mode", { maintenance: String(!initial) });
@@ -205,6 +216,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
       },
     },
     { id: "log-shipper", info: () => shipperServiceInfo(shipper, started) },
+    ...(workloads ? [workloads.containerd] : []),
   ]);
 
   const node: NodeApi = {
@@ -269,6 +281,8 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
   upgrades.close();
   up.close();
   await server.close(1000);
+  // containerd (when the node runs it) stops before /var is unmounted; workloads stay with their shims until power-off.
+  await workloads?.close();
   // The last lines (why the boot ends) still reach the collector, within a bounded wait.
   await shipper.close(1000);
   // Flush and close /var/log's files: a wipe or the unmount must not find them open.

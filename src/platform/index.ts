@@ -3,6 +3,8 @@ export type {
   BootIdentity,
   BlockDeviceSnapshot,
   BootStore,
+  ContainerdLaunch,
+  ContainerHost,
   DhcpLeaseStatus,
   EntryFile,
   FileRange,
@@ -24,5 +26,6 @@ export type {
   SlotName,
   SocketSnapshot,
   StatsSnapshot,
+  SupervisedChild,
 } from "./platform.js";
 export { ProcessPlatform, type ProcessPlatformOptions } from "./process/process-platform.js";

@@ -234,6 +234,52 @@ export interface BootStore {
   bootSpaceFor(rel: string): Promise<number>;
 }
 
+/**
+ * How the node gets a containerd: it starts its own (metal: the image's
+ * binary, supervised by machined), or it uses one that already runs
+ * (process mode on a host with containerd, for integration tests).
+ */
+export type ContainerdLaunch =
+  | {
+      readonly kind: "spawn";
+      readonly binary: string;
+      /** Images, content and snapshots (on EPHEMERAL, so they survive reboots). */
+      readonly root: string;
+      /** Runtime state (tmpfs). */
+      readonly state: string;
+      readonly socket: string;
+      /** Where the generated config.toml is written. */
+      readonly configPath: string;
+    }
+  | { readonly kind: "external"; readonly socket: string };
+
+/** A child process the node supervises (containerd), spawned so the orphan reaper never steals it. */
+export interface SupervisedChild {
+  readonly pid: number | undefined;
+  readonly stdout: NodeJS.ReadableStream;
+  readonly stderr: NodeJS.ReadableStream;
+  kill(signal: NodeJS.Signals): void;
+  once(event: "exit", fn: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  once(event: "error", fn: (err: Error) => void): unknown;
+}
+
+/** What the platform gives the node to run containers. */
+export interface ContainerHost {
+  readonly launch: ContainerdLaunch;
+  /** containerd namespace of every Cairn workload. */
+  readonly namespace: string;
+  /** cgroup parent of every workload (cgroupfs path, e.g. /cairn). */
+  readonly cgroupParent: string;
+  /** Directory of the workload output fifos. */
+  readonly fifoDir: string;
+  /** Readies the kernel and directories for containerd (cgroup controllers, root dir). Idempotent. */
+  prepare(log: Logger): Promise<void>;
+  /** Spawns a long-running child with piped stdout/stderr and the given environment. */
+  spawn(cmd: string, args: readonly string[], env: Readonly<Record<string, string>>): SupervisedChild;
+  /** mkfifo(3). */
+  makeFifo(path: string): Promise<void>;
+}
+
 /** How the node ends a boot. */
 export type PowerAction = "reboot" | "poweroff";
 
@@ -298,6 +344,9 @@ export interface Platform {
    * fw_cfg, a kernel command-line URL), if the platform has such sources.
    */
   firstBootConfig?(log: Logger): Promise<{ source: string; text: string } | undefined>;
+
+  /** The container runtime's host side; absent when this node cannot run containers (process mode without a containerd). */
+  readonly containers?: ContainerHost;
 
   /** Stop-the-world end of a boot: sync, unmount in reverse, reboot(2)/power off. */
   powerAction(action: PowerAction, log: Logger): Promise<void>;

@@ -51,6 +51,8 @@ interface Managed {
   message: string | undefined;
   /** Set once removal or recreation began: no more restarts. */
   retired: boolean;
+  /** A restart asked for over the API: the next exit restarts at once, whatever the policy. */
+  restartRequested: boolean;
   timer: NodeJS.Timeout | undefined;
   /** Resolves when the current task has exited and was deleted. */
   exited: Promise<void> | undefined;
@@ -75,10 +77,48 @@ export class WorkloadController {
   private events: ReturnType<ContainerdClient["events"]["subscribe"]> | undefined;
   private closed = false;
   private readonly snapshotter: string;
+  private registries: Readonly<Record<string, RegistryAccess>>;
 
   constructor(private readonly opts: WorkloadControllerOptions) {
     this.ctd = opts.ctd;
     this.snapshotter = opts.snapshotter ?? DEFAULT_SNAPSHOTTER;
+    this.registries = opts.registries ?? {};
+  }
+
+  /** Registry access for later pulls (machine.registries applies live, at the next pull). */
+  setRegistries(registries: Readonly<Record<string, RegistryAccess>>): void {
+    this.registries = registries;
+  }
+
+  /**
+   * Restarts one workload now, whatever its policy: a running task is stopped
+   * (SIGTERM, SIGKILL after the grace) and started again; an exited or failed
+   * one is started (a failed create is retried). Unknown names are NOT_FOUND.
+   */
+  restartWorkload(name: string): Promise<void> {
+    const m = this.managed.get(name);
+    if (!m || m.retired) return Promise.reject(new CairnError("NOT_FOUND", `no workload "${name}"`, { hint: `workloads: ${[...this.managed.keys()].join(", ") || "none"}` }));
+    const next = this.queue.then(async () => {
+      if (m.retired || this.managed.get(name) !== m) throw new CairnError("NOT_FOUND", `workload "${name}" was removed`);
+      clearTimeout(m.timer);
+      m.timer = undefined;
+      if (m.state === "running" && m.exited) {
+        m.restartRequested = true;
+        const exited = m.exited;
+        await this.stopTask(name, m);
+        await exited;
+        return;
+      }
+      m.restarts += 1;
+      if (m.state === "failed") {
+        await this.remove(name, undefined);
+        await this.create(m.spec, m.hash);
+      } else {
+        await this.startTask(m);
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   /** Subscribes to OOM events (exits are watched per task with Tasks.Wait). */
@@ -184,6 +224,7 @@ export class WorkloadController {
       oomInRun: -1,
       message: undefined,
       retired: false,
+      restartRequested: false,
       timer: undefined,
       exited: undefined,
     };
@@ -206,7 +247,7 @@ export class WorkloadController {
         if (!hasCode(e, "NOT_FOUND")) throw e;
       }
     }
-    const pulled = await pullImage(this.ctd, spec.image, { registries: this.opts.registries ?? {}, snapshotter: this.snapshotter });
+    const pulled = await pullImage(this.ctd, spec.image, { registries: this.registries, snapshotter: this.snapshotter });
     return unpackByName(this.ctd, pulled.name, this.snapshotter);
   }
 
@@ -345,6 +386,14 @@ export class WorkloadController {
     m.state = "exited";
     this.emit({ workload: name, type: "exited", exitStatus, oomKilled });
     if (m.retired || this.closed) return;
+    if (m.restartRequested) {
+      // Asked for over the API: start again right away (stopTask emitted "stopped").
+      m.restartRequested = false;
+      m.backoffMs = this.opts.initialBackoffMs ?? 500;
+      m.restarts += 1;
+      this.queue = this.queue.then(() => this.guard(name, [], () => this.startTask(m))).catch(() => undefined);
+      return;
+    }
     const policy = m.spec.restart ?? "always";
     if (policy === "never" || (policy === "on-failure" && exitStatus === 0)) return;
     if (Date.now() - m.startedAt > 10_000) m.backoffMs = this.opts.initialBackoffMs ?? 500;

@@ -19,6 +19,7 @@ import type {
   StatsSnapshot,
 } from "../platform.js";
 import { BUILD_INFO_PATH, readBuildInfo } from "./build-info.js";
+import { linuxContainerHost } from "./container-host.js";
 import { growEphemeral } from "./ephemeral-grow.js";
 import { checkEntropy } from "./entropy.js";
 import { nodeError } from "./errno.js";
@@ -189,6 +190,7 @@ export function createLinuxPlatform(opts: LinuxPlatformOptions = {}): LinuxPlatf
     paths,
     bootStore,
     reaper,
+    containers: linuxContainerHost(reaper, paths.ephemeral),
 
     boot(log: Logger): Promise<BootIdentity> {
       // Idempotent: a second caller gets the first boot's result. After a failure the

@@ -6,11 +6,13 @@ import type { Logger } from "pino";
 import { CairnError } from "../../errors/index.js";
 import { bootEntry, bootEntryFileName, countedBootName, entrySlot, loaderConf, parseLoaderEntry, selectDefaultEntry } from "../../machinery/boot/index.js";
 import { DirBootStore } from "../dir-boot-store.js";
+import { processContainerHost } from "./process-container-host.js";
 // Plain /proc readers (no koffi): a process-mode node on a Linux host reads its own process tree and sockets.
 import { readMeminfo, readProcesses, readSockets, socketInodes } from "../linux/inspect.js";
 import { countOpenFds } from "../linux/open-fds.js";
 import type {
   BootIdentity,
+  ContainerHost,
   DhcpLeaseStatus,
   KernelStatus,
   LinkStatus,
@@ -29,6 +31,11 @@ export interface ProcessPlatformOptions {
   /** The node's directory: stands in for the STATE and EPHEMERAL partitions. */
   readonly dir: string;
   readonly osVersion: string;
+  /**
+   * A containerd already running on the host (its gRPC socket): the node
+   * runs its workloads there. Without it the node has no container runtime.
+   */
+  readonly containerdSocket?: string | undefined;
 }
 
 /**
@@ -51,8 +58,11 @@ export class ProcessPlatform implements Platform {
     clockSteps: [] as number[],
   };
 
+  readonly containers: ContainerHost | undefined;
+
   constructor(private readonly opts: ProcessPlatformOptions) {
     this.paths = { state: join(opts.dir, "state"), ephemeral: join(opts.dir, "var") };
+    this.containers = opts.containerdSocket ? processContainerHost(opts.containerdSocket, opts.dir) : undefined;
     this.bootStore = new DirBootStore({
       efiDir: async () => this.efiDir,
       rootTarget: async (slot) => join(opts.dir, "disk", `root-${slot.toLowerCase()}.squashfs`),
