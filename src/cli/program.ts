@@ -10,6 +10,7 @@ import { registerNodeInfo } from "./commands/node-info.js";
 import { registerPower } from "./commands/power.js";
 import { registerUpgrade } from "./commands/upgrade.js";
 import { registerStreams } from "./commands/streams.js";
+import { registerWorkloads } from "./commands/workloads.js";
 import { registerCluster } from "./commands/cluster.js";
 import { registerRelease } from "./commands/release.js";
 import { registerSupport } from "./commands/support.js";
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .addOption(new Option("-o, --format <format>", "output format").choices(["table", "json", "yaml"]).default("table"))
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
-  for (const register of [registerGen, registerApplyConfig, registerGet, registerResourcesGet, registerNodeInfo, registerPower, registerUpgrade, registerStreams, registerInspect, registerFiles, registerContexts, registerCluster, registerRelease, registerSupport, registerDashboard]) {
+  for (const register of [registerGen, registerApplyConfig, registerGet, registerResourcesGet, registerNodeInfo, registerPower, registerUpgrade, registerStreams, registerWorkloads, registerInspect, registerFiles, registerContexts, registerCluster, registerRelease, registerSupport, registerDashboard]) {
     register(program);
   }
   return program;

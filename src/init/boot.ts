@@ -255,6 +255,7 @@ export async function runBoot(opts: BootOptions): Promise<BootOutcome> {
       rollback: (reboot) => upgrades.rollback(reboot),
     },
     platform,
+    workloads,
     resources: (kind) => readResources(kind, { platform, identity, controllers, config: () => config.active }),
   };
 

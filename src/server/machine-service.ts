@@ -8,6 +8,7 @@ import { logHandlers } from "./handlers/logs.js";
 import { nodeInfoHandlers } from "./handlers/node-info.js";
 import { resourceHandlers } from "./handlers/resources.js";
 import { serviceHandlers } from "./handlers/services.js";
+import { workloadHandlers } from "./handlers/workloads.js";
 import type { NodeApi } from "./node-api.js";
 
 /**
@@ -24,6 +25,7 @@ export function machineService(env: HandlerEnv, node: NodeApi): MachineServiceSe
     ...fileHandlers(env, node),
     ...inspectHandlers(env, node),
     ...resourceHandlers(env, node),
+    ...workloadHandlers(env, node),
   } satisfies MachineServiceServer;
   return impl;
 }

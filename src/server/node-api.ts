@@ -11,6 +11,7 @@ import type {
   UpgradeResponse,
   VersionResponse,
 } from "../api/index.js";
+import type { Readable } from "node:stream";
 import type { Platform } from "../platform/index.js";
 
 /** One kept log line, as the Logs RPC streams it. */
@@ -28,6 +29,39 @@ export interface ApiEvent {
   readonly type: string;
   readonly message: string;
   readonly fields: Readonly<Record<string, string>>;
+}
+
+/** One workload as ContainerList shows it. */
+export interface ApiWorkload {
+  readonly name: string;
+  readonly image: string;
+  readonly state: string;
+  readonly pid: number | undefined;
+  readonly restarts: number;
+  readonly lastExitStatus: number | undefined;
+  readonly lastOomKilled: boolean;
+  readonly message: string | undefined;
+}
+
+/** One image as ImageList shows it. */
+export interface ApiImage {
+  readonly name: string;
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly createdAt: Date | undefined;
+}
+
+/** The node's workloads and images (containerd), for the container RPCs. */
+export interface WorkloadsApi {
+  list(): ApiWorkload[];
+  /** The log-system service that holds a workload's output. */
+  logService(name: string): string;
+  restart(name: string): Promise<void>;
+  listImages(): Promise<ApiImage[]>;
+  /** `fileName` names the archive in error messages. */
+  importImage(archive: Readable, name: string | undefined, fileName: string): Promise<string[]>;
+  removeImage(name: string): Promise<void>;
 }
 
 /**
@@ -63,6 +97,8 @@ export interface NodeApi {
     rollback(reboot: boolean): Promise<RollbackResponse>;
   };
   readonly platform: Pick<Platform, "kernelLog" | "stats" | "hostPath" | "mounts" | "inspect" | "paths">;
+  /** Workloads and images; undefined when the node has no container runtime. */
+  readonly workloads: WorkloadsApi | undefined;
   /** One kind of observed state (GetResources). */
   resources(kind: ResourceKind): Promise<GetResourcesResponse>;
 }

@@ -1,13 +1,22 @@
 import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processContainerHost } from "../../src/platform/process/process-container-host.js";
 import { containerdUnavailable, startContainerd, startRegistry, type Daemon } from "./support/containerd.js";
-import { buildBusyboxImage, pushImage } from "./support/oci-image.js";
-import { TestCluster, pollUntil, startNode, stopAllNodes, type ConfigDoc, type NodeProcess } from "./support/index.js";
+import { buildBusyboxImage, ociArchive, pushImage } from "./support/oci-image.js";
+import { TestCluster, expectCode, nodectl, pollUntil, show, startNode, stopAllNodes, type ConfigDoc, type NodeProcess } from "./support/index.js";
 
 const skip = containerdUnavailable();
+
+/** A buffer in the 1 MiB pieces the API accepts, as nodectl sends them. */
+function inMiB(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += 1024 * 1024) out.push(buf.subarray(i, i + 1024 * 1024));
+  return out;
+}
 
 /** PIDs of processes whose command line mentions `needle` (the shims of our containerd only). */
 function pidsMentioning(needle: string): number[] {
@@ -113,5 +122,96 @@ describe.skipIf(skip !== undefined)(`workloads on a node${skip ? ` (skipped: ${s
     await cluster.client(node).applyConfiguration({ data: Buffer.from(withWorkloads([hello("changed")])) });
     await pollUntil("new env in output", async () => ((await logLines("workload.hello")).includes("hello from changed") ? true : undefined), { timeoutMs: 60_000, describe: describeNode });
     expect((await eventTypes()).map((e) => e.type)).toContain("workload.recreating");
+  });
+
+  it("nodectl containers lists the workload with its state, pid and image", async () => {
+    const r = await nodectl(["-n", node.address, "containers"], cluster.env);
+    expect(r.code, show(r)).toBe(0);
+    const row = r.stdout.split("\n").find((l) => /\bhello\b/.test(l));
+    expect(row, show(r)).toMatch(new RegExp(`hello\\s+${image.replace(/[.]/g, "\\.")}\\s+running\\s+\\d+`));
+  });
+
+  it("nodectl logs WORKLOAD shows its output; -f streams the next run's output after nodectl restart", async () => {
+    const r = await nodectl(["-n", node.address, "logs", "hello"], cluster.env);
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toContain("hello from changed");
+    // Follow through the API, then restart through the CLI: the new run's line arrives on the open stream.
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const following = (async () => {
+      for await (const l of cluster.client(node).containerLogs({ name: "hello", follow: true, tailLines: 1 }, ac.signal)) {
+        seen.push(`${l.stream}:${l.line}`);
+        if (seen.length >= 2) ac.abort();
+      }
+    })();
+    const before = (await cluster.client(node).containerList()).containers.find((w) => w.name === "hello")!;
+    const rr = await nodectl(["-n", node.address, "restart", "hello"], cluster.env, 60_000);
+    expect(rr.code, show(rr)).toBe(0);
+    await pollUntil("second line on the followed stream", async () => (seen.length >= 2 ? true : undefined), { timeoutMs: 30_000, describe: () => JSON.stringify(seen) });
+    await following;
+    expect(seen).toEqual(["stdout:hello from changed", "stdout:hello from changed"]);
+    const after = await pollUntil("hello running again", async () => {
+      const w = (await cluster.client(node).containerList()).containers.find((x) => x.name === "hello");
+      return w?.state === "running" ? w : undefined;
+    }, { timeoutMs: 30_000 });
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.restarts).toBe(before.restarts + 1);
+  });
+
+  it("refuses unknown workloads with NOT_FOUND naming them (API and CLI)", async () => {
+    const c = cluster.client(node);
+    const e1 = await expectCode(c.containerRestart("nope"), status.NOT_FOUND);
+    expect(e1.details).toContain('no workload "nope"');
+    const e2 = await expectCode(c.containerLogs({ name: "nope" }), status.NOT_FOUND);
+    expect(e2.details).toContain('"nope"');
+    const r = await nodectl(["-n", node.address, "restart", "nope"], cluster.env);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/NOT_FOUND|no workload "nope"/);
+  });
+
+  it("imports an OCI archive with nodectl image import, lists it, refuses removal while in use, removes it", async () => {
+    const name = `import.local/cairn/busybox:imported`;
+    const archive = join(dir, "app.tar");
+    writeFileSync(archive, await ociArchive(await buildBusyboxImage(name, "imported")));
+    const r = await nodectl(["-n", node.address, "image", "import", archive], cluster.env, 60_000);
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toContain(`imported ${name}`);
+    const list = await nodectl(["-n", node.address, "image", "list"], cluster.env);
+    expect(list.stdout).toContain(name);
+    expect(list.stdout).toContain(image);
+    const inUse = await expectCode(cluster.client(node).imageRemove(image), status.FAILED_PRECONDITION);
+    expect(inUse.details).toContain("hello");
+    const rm = await nodectl(["-n", node.address, "image", "remove", name], cluster.env);
+    expect(rm.code, show(rm)).toBe(0);
+    expect((await cluster.client(node).imageList()).images.map((i) => i.name)).not.toContain(name);
+    expect((await eventTypes()).map((e) => e.type)).toEqual(expect.arrayContaining(["image.imported", "image.removed"]));
+  });
+
+  it("refuses a bad archive with INVALID_ARGUMENT naming the file, and a tampered blob naming the blob", async () => {
+    const c = cluster.client(node);
+    const junk = await expectCode(c.imageImport({ name: "", fileName: "junk.tar" }, [Buffer.alloc(4096, 7)]), status.INVALID_ARGUMENT);
+    expect(junk.details).toMatch(/^junk\.tar: /);
+    const img = await buildBusyboxImage("import.local/cairn/busybox:bad", "bad");
+    const tampered = { ...img, config: { ...img.config, data: Buffer.from(img.config.data.toString().replace("bad", "bax")) } };
+    const e = await expectCode(c.imageImport({ name: "", fileName: "tampered.tar" }, inMiB(await ociArchive(tampered))), status.INVALID_ARGUMENT);
+    expect(e.details).toContain("tampered.tar: ");
+    expect(e.details).toContain(img.config.digest);
+    expect(e.details).toContain("digest mismatch");
+  });
+
+  it("lets readers list but not restart or import (RBAC)", async () => {
+    const reader = cluster.client(node, cluster.creds("os:reader"));
+    expect((await reader.containerList()).containers.map((w) => w.name)).toContain("hello");
+    await expectCode(reader.containerRestart("hello"), status.PERMISSION_DENIED);
+    await expectCode(reader.imageImport({ name: "", fileName: "x.tar" }, []), status.PERMISSION_DENIED);
+    await expectCode(reader.imageRemove(image), status.PERMISSION_DENIED);
+  });
+
+  it("stops and removes the workload when the config no longer declares it", async () => {
+    const pid = (await cluster.client(node).containerList()).containers.find((w) => w.name === "hello")!.pid;
+    await cluster.client(node).applyConfiguration({ data: Buffer.from(withWorkloads([])) });
+    await pollUntil("hello removed", async () => ((await cluster.client(node).containerList()).containers.length === 0 ? true : undefined), { timeoutMs: 60_000, describe: describeNode });
+    expect((await eventTypes()).map((e) => e.type)).toContain("workload.removed");
+    expect(() => process.kill(pid, 0)).toThrow();
   });
 });

@@ -13,3 +13,4 @@ export { ServiceAction, serviceActionFromJSON, serviceActionToJSON, ServiceListR
 export { StatsRequest, MemoryStats, CpuStats, LoadStats, DiskStats, MountStats, NetworkStats, StatsResponse } from "./cairn/machine/v1/stats.js";
 export { UpgradeHeader, UpgradeRequest, UpgradeResponse } from "./cairn/machine/v1/upgrade.js";
 export { SlotState, slotStateFromJSON, slotStateToJSON, VersionRequest, SlotInfo, VersionResponse, UpdaterStatus } from "./cairn/machine/v1/version.js";
+export { ContainerListRequest, ContainerInfo, ContainerListResponse, ContainerLogsRequest, ContainerLogEntry, ContainerRestartRequest, ContainerRestartResponse, ImageListRequest, ImageInfo, ImageListResponse, ImageImportHeader, ImageImportRequest, ImageImportResponse, ImageRemoveRequest, ImageRemoveResponse } from "./cairn/machine/v1/workloads.js";

@@ -1,4 +1,6 @@
+import { status } from "@grpc/grpc-js";
 import type { Command } from "commander";
+import type { MachineClient } from "../../machinery/client/index.js";
 import { onNodes } from "../context.js";
 import { parseCount, parseDuration } from "../parse-flags.js";
 
@@ -9,13 +11,24 @@ function interruptSignal(): AbortSignal {
   return ac.signal;
 }
 
+/** A workload of that name runs on the node; a node without containers (or an older one) has none. */
+async function isWorkload(c: MachineClient, name: string): Promise<boolean> {
+  try {
+    return (await c.containerList()).containers.some((w) => w.name === name);
+  } catch (e) {
+    const code = (e as { code?: number }).code;
+    if (code === status.FAILED_PRECONDITION || code === status.UNIMPLEMENTED || code === status.UNAVAILABLE) return false;
+    throw e;
+  }
+}
+
 const prefix = (many: boolean, node: string) => (many ? `${node}: ` : "");
 
 /** logs, dmesg, events: streamed line by line, prefixed by node when there are several. */
 export function registerStreams(program: Command): void {
   program
-    .command("logs <service>")
-    .description("show a service's log")
+    .command("logs <name>")
+    .description("show a service's log, or a workload's output (a name in `nodectl containers`)")
     .option("-f, --follow", "keep streaming new lines")
     .option("--tail <n>", "only the last n lines first", parseCount)
     .option("--since <duration>", "only lines of the last duration (30s, 5m, 1h), by the node's clock", parseDuration)
@@ -25,6 +38,10 @@ export function registerStreams(program: Command): void {
       await onNodes(
         cmd,
         async (c, node) => {
+          if (await isWorkload(c, service)) {
+            for await (const l of c.containerLogs({ name: service, follow: flags.follow ?? false, tailLines: flags.tail ?? 0 }, signal)) process.stdout.write(`${prefix(many, node)}${l.line}\n`);
+            return;
+          }
           for await (const l of c.logs({ service, follow: flags.follow ?? false, tailLines: flags.tail ?? 0, sinceSeconds: flags.since ?? 0 }, signal)) process.stdout.write(`${prefix(many, node)}${l.message}\n`);
         },
         () => undefined,

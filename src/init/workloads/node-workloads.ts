@@ -14,6 +14,17 @@ import type { EventBus } from "../event-bus.js";
 import type { LogStore } from "../log-store.js";
 import { ContainerdService } from "./containerd-service.js";
 
+/**
+ * An import failure as the API reports it: a malformed archive (not a tar,
+ * not an OCI layout, a blob whose bytes do not match its name) is the
+ * caller's INVALID_ARGUMENT, named by file; containerd being down keeps its code.
+ */
+export function archiveError(fileName: string, e: unknown): CairnError {
+  if (e instanceof CairnError && !["INVALID_ARGUMENT", "FAILED_PRECONDITION"].includes(e.code)) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new CairnError("INVALID_ARGUMENT", `${fileName}: ${e instanceof CairnError ? message : `not a valid OCI archive (${message})`}`, { cause: e });
+}
+
 /** The log-system service that holds one workload's output: /var/log/workload.<name>.log. */
 export function workloadLogService(name: string): string {
   return `workload.${name}`;
@@ -129,6 +140,15 @@ export class NodeWorkloads {
     return this.#controller?.status() ?? [];
   }
 
+  /** ContainerList: before containerd answers there is nothing supervised yet. */
+  list(): WorkloadStatus[] {
+    return this.status();
+  }
+
+  logService(name: string): string {
+    return workloadLogService(name);
+  }
+
   /** Whether `name` is a workload the node knows (declared and supervised). */
   has(name: string): boolean {
     return this.status().some((s) => s.name === name);
@@ -143,9 +163,16 @@ export class NodeWorkloads {
     return listImages(this.containerd.client);
   }
 
-  importImage(archive: Readable, name?: string): Promise<string[]> {
+  /** Imports an OCI layout archive; what is wrong with the archive is INVALID_ARGUMENT naming `fileName`. */
+  async importImage(archive: Readable, name: string | undefined, fileName: string): Promise<string[]> {
     this.#ready();
-    return importOciArchive(this.containerd.client, archive, name ? { name } : {});
+    try {
+      const names = await importOciArchive(this.containerd.client, archive, name ? { name } : {});
+      this.deps.events.publish("image.imported", `imported ${names.join(", ")} from ${fileName}`, { images: names.join(","), file: fileName });
+      return names;
+    } catch (e) {
+      throw archiveError(fileName, e);
+    }
   }
 
   async removeImage(name: string): Promise<void> {
@@ -153,6 +180,7 @@ export class NodeWorkloads {
     const inUse = this.status().filter((s) => s.image === name).map((s) => s.name);
     if (inUse.length > 0) throw new CairnError("FAILED_PRECONDITION", `image ${name} is used by workload ${inUse.join(", ")}: remove the workload from the config first`);
     await removeImage(this.containerd.client, name);
+    this.deps.events.publish("image.removed", `removed image ${name}`, { image: name });
   }
 
   /** Stops supervising; workloads keep running in their shims, a containerd the node runs is stopped. */

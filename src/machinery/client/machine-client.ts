@@ -3,6 +3,13 @@ import {
   MachineServiceClient,
   type ApplyConfigurationRequest,
   type ApplyConfigurationResponse,
+  type ContainerListResponse,
+  type ContainerLogEntry,
+  type ContainerLogsRequest,
+  type ContainerRestartResponse,
+  type ImageImportHeader,
+  type ImageImportResponse,
+  type ImageListResponse,
   type DataChunk,
   type DisksResponse,
   type DmesgRequest,
@@ -138,6 +145,42 @@ export class MachineClient {
   /** A gzip'd tar of a file or directory tree, as chunks of the .tar.gz byte stream. */
   copy(path: string, signal?: AbortSignal): AsyncIterable<DataChunk> {
     return this.stream(() => this.raw.copy({ path }), signal);
+  }
+
+  /** The workloads the node runs (machine.workloads) and their state. */
+  containerList(): Promise<ContainerListResponse> {
+    return this.unary(this.raw.containerList as Unary<object, ContainerListResponse>, {});
+  }
+  /** Stops a workload's task and starts a new one. */
+  containerRestart(name: string): Promise<ContainerRestartResponse> {
+    return this.unary(this.raw.containerRestart as Unary<object, ContainerRestartResponse>, { name });
+  }
+  containerLogs(req: Partial<ContainerLogsRequest> & { name: string }, signal?: AbortSignal): AsyncIterable<ContainerLogEntry> {
+    return this.stream(() => this.raw.containerLogs({ follow: false, tailLines: 0, ...req }), signal);
+  }
+  imageList(): Promise<ImageListResponse> {
+    return this.unary(this.raw.imageList as Unary<object, ImageListResponse>, {});
+  }
+  imageRemove(name: string): Promise<void> {
+    return this.unary(this.raw.imageRemove as Unary<object, object>, { name }).then(() => undefined);
+  }
+  /** Sends an OCI layout archive: header first, then chunks of at most 1 MiB. */
+  imageImport(header: ImageImportHeader, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<ImageImportResponse> {
+    return new Promise((resolve, reject) => {
+      const call = this.raw.imageImport((err, res) => (err ? reject(enrich(err)) : resolve(res as ImageImportResponse)));
+      void (async () => {
+        try {
+          call.write({ msg: { $case: "header", header } });
+          for await (const chunk of chunks) {
+            if (!call.write({ msg: { $case: "chunk", chunk: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) } })) await new Promise((r) => call.once("drain", r));
+          }
+          call.end();
+        } catch (e) {
+          call.cancel();
+          reject(e);
+        }
+      })();
+    });
   }
 
   /** Sends a bundle: header first, then chunks of at most 1 MiB. */

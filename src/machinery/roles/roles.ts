@@ -20,8 +20,8 @@ const ADMIN: readonly Role[] = ["os:admin"];
  * | role     | may call                                                    |
  * |----------|-------------------------------------------------------------|
  * | reader   | read-only calls; Read/Copy of /var/log only; never secrets  |
- * | operator | reader + Reboot, Shutdown, ServiceControl                   |
- * | admin    | everything                                                  |
+ * | operator | reader + Reboot, Shutdown, ServiceControl, ContainerRestart |
+ * | admin    | everything (ImageImport, ImageRemove among them)            |
  */
 export const RULES: Readonly<Record<MethodName, readonly Role[]>> = {
   version: READER,
@@ -49,6 +49,14 @@ export const RULES: Readonly<Record<MethodName, readonly Role[]>> = {
   mounts: READER,
   netstat: READER,
   getResources: READER,
+  containerList: READER,
+  containerLogs: READER,
+  // Restarting a workload is like ServiceControl: operators may.
+  containerRestart: OPERATOR,
+  imageList: READER,
+  // Importing or removing images changes what the node can run: admin only.
+  imageImport: ADMIN,
+  imageRemove: ADMIN,
 };
 
 /** Methods served in maintenance mode, before the node has a config or a CA. */

@@ -58,6 +58,20 @@ import { ServiceControlRequest, ServiceControlResponse, ServiceListRequest, Serv
 import { StatsRequest, StatsResponse } from "./stats.js";
 import { UpgradeRequest, UpgradeResponse } from "./upgrade.js";
 import { VersionRequest, VersionResponse } from "./version.js";
+import {
+  ContainerListRequest,
+  ContainerListResponse,
+  ContainerLogEntry,
+  ContainerLogsRequest,
+  ContainerRestartRequest,
+  ContainerRestartResponse,
+  ImageImportRequest,
+  ImageImportResponse,
+  ImageListRequest,
+  ImageListResponse,
+  ImageRemoveRequest,
+  ImageRemoveResponse,
+} from "./workloads.js";
 
 export const protobufPackage = "cairn.machine.v1";
 
@@ -346,6 +360,85 @@ export const MachineServiceService = {
       Buffer.from(GetResourcesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetResourcesResponse => GetResourcesResponse.decode(value),
   },
+  /**
+   * ContainerList lists the workloads the node runs (machine.workloads) and
+   * their state. Role: reader.
+   */
+  containerList: {
+    path: "/cairn.machine.v1.MachineService/ContainerList" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ContainerListRequest): Buffer => Buffer.from(ContainerListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerListRequest => ContainerListRequest.decode(value),
+    responseSerialize: (value: ContainerListResponse): Buffer =>
+      Buffer.from(ContainerListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerListResponse => ContainerListResponse.decode(value),
+  },
+  /**
+   * ContainerLogs streams one workload's output, optionally following.
+   * Role: reader.
+   */
+  containerLogs: {
+    path: "/cairn.machine.v1.MachineService/ContainerLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ContainerLogsRequest): Buffer => Buffer.from(ContainerLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerLogsRequest => ContainerLogsRequest.decode(value),
+    responseSerialize: (value: ContainerLogEntry): Buffer => Buffer.from(ContainerLogEntry.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerLogEntry => ContainerLogEntry.decode(value),
+  },
+  /**
+   * ContainerRestart stops a workload's task and starts a new one, whatever
+   * its restart policy. Role: operator.
+   */
+  containerRestart: {
+    path: "/cairn.machine.v1.MachineService/ContainerRestart" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ContainerRestartRequest): Buffer =>
+      Buffer.from(ContainerRestartRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerRestartRequest => ContainerRestartRequest.decode(value),
+    responseSerialize: (value: ContainerRestartResponse): Buffer =>
+      Buffer.from(ContainerRestartResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerRestartResponse => ContainerRestartResponse.decode(value),
+  },
+  /** ImageList lists the images in the node's image store. Role: reader. */
+  imageList: {
+    path: "/cairn.machine.v1.MachineService/ImageList" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImageListRequest): Buffer => Buffer.from(ImageListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImageListRequest => ImageListRequest.decode(value),
+    responseSerialize: (value: ImageListResponse): Buffer => Buffer.from(ImageListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImageListResponse => ImageListResponse.decode(value),
+  },
+  /**
+   * ImageImport receives an OCI image layout archive (a header, then chunks)
+   * and stores its images, verifying every blob against its digest; no
+   * registry is needed. Role: admin.
+   */
+  imageImport: {
+    path: "/cairn.machine.v1.MachineService/ImageImport" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImageImportRequest): Buffer => Buffer.from(ImageImportRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImageImportRequest => ImageImportRequest.decode(value),
+    responseSerialize: (value: ImageImportResponse): Buffer => Buffer.from(ImageImportResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImageImportResponse => ImageImportResponse.decode(value),
+  },
+  /**
+   * ImageRemove removes an image record; its content is garbage-collected
+   * unless a workload still uses it. Role: admin.
+   */
+  imageRemove: {
+    path: "/cairn.machine.v1.MachineService/ImageRemove" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImageRemoveRequest): Buffer => Buffer.from(ImageRemoveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImageRemoveRequest => ImageRemoveRequest.decode(value),
+    responseSerialize: (value: ImageRemoveResponse): Buffer => Buffer.from(ImageRemoveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImageRemoveResponse => ImageRemoveResponse.decode(value),
+  },
 } as const;
 
 export interface MachineServiceServer extends UntypedServiceImplementation {
@@ -434,6 +527,34 @@ export interface MachineServiceServer extends UntypedServiceImplementation {
    * Role: reader.
    */
   getResources: handleUnaryCall<GetResourcesRequest, GetResourcesResponse>;
+  /**
+   * ContainerList lists the workloads the node runs (machine.workloads) and
+   * their state. Role: reader.
+   */
+  containerList: handleUnaryCall<ContainerListRequest, ContainerListResponse>;
+  /**
+   * ContainerLogs streams one workload's output, optionally following.
+   * Role: reader.
+   */
+  containerLogs: handleServerStreamingCall<ContainerLogsRequest, ContainerLogEntry>;
+  /**
+   * ContainerRestart stops a workload's task and starts a new one, whatever
+   * its restart policy. Role: operator.
+   */
+  containerRestart: handleUnaryCall<ContainerRestartRequest, ContainerRestartResponse>;
+  /** ImageList lists the images in the node's image store. Role: reader. */
+  imageList: handleUnaryCall<ImageListRequest, ImageListResponse>;
+  /**
+   * ImageImport receives an OCI image layout archive (a header, then chunks)
+   * and stores its images, verifying every blob against its digest; no
+   * registry is needed. Role: admin.
+   */
+  imageImport: handleClientStreamingCall<ImageImportRequest, ImageImportResponse>;
+  /**
+   * ImageRemove removes an image record; its content is garbage-collected
+   * unless a workload still uses it. Role: admin.
+   */
+  imageRemove: handleUnaryCall<ImageRemoveRequest, ImageRemoveResponse>;
 }
 
 export interface MachineServiceClient extends Client {
@@ -770,6 +891,110 @@ export interface MachineServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetResourcesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ContainerList lists the workloads the node runs (machine.workloads) and
+   * their state. Role: reader.
+   */
+  containerList(
+    request: ContainerListRequest,
+    callback: (error: ServiceError | null, response: ContainerListResponse) => void,
+  ): ClientUnaryCall;
+  containerList(
+    request: ContainerListRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ContainerListResponse) => void,
+  ): ClientUnaryCall;
+  containerList(
+    request: ContainerListRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ContainerListResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ContainerLogs streams one workload's output, optionally following.
+   * Role: reader.
+   */
+  containerLogs(request: ContainerLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<ContainerLogEntry>;
+  containerLogs(
+    request: ContainerLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ContainerLogEntry>;
+  /**
+   * ContainerRestart stops a workload's task and starts a new one, whatever
+   * its restart policy. Role: operator.
+   */
+  containerRestart(
+    request: ContainerRestartRequest,
+    callback: (error: ServiceError | null, response: ContainerRestartResponse) => void,
+  ): ClientUnaryCall;
+  containerRestart(
+    request: ContainerRestartRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ContainerRestartResponse) => void,
+  ): ClientUnaryCall;
+  containerRestart(
+    request: ContainerRestartRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ContainerRestartResponse) => void,
+  ): ClientUnaryCall;
+  /** ImageList lists the images in the node's image store. Role: reader. */
+  imageList(
+    request: ImageListRequest,
+    callback: (error: ServiceError | null, response: ImageListResponse) => void,
+  ): ClientUnaryCall;
+  imageList(
+    request: ImageListRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImageListResponse) => void,
+  ): ClientUnaryCall;
+  imageList(
+    request: ImageListRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImageListResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ImageImport receives an OCI image layout archive (a header, then chunks)
+   * and stores its images, verifying every blob against its digest; no
+   * registry is needed. Role: admin.
+   */
+  imageImport(
+    callback: (error: ServiceError | null, response: ImageImportResponse) => void,
+  ): ClientWritableStream<ImageImportRequest>;
+  imageImport(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImageImportResponse) => void,
+  ): ClientWritableStream<ImageImportRequest>;
+  imageImport(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImageImportResponse) => void,
+  ): ClientWritableStream<ImageImportRequest>;
+  imageImport(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImageImportResponse) => void,
+  ): ClientWritableStream<ImageImportRequest>;
+  /**
+   * ImageRemove removes an image record; its content is garbage-collected
+   * unless a workload still uses it. Role: admin.
+   */
+  imageRemove(
+    request: ImageRemoveRequest,
+    callback: (error: ServiceError | null, response: ImageRemoveResponse) => void,
+  ): ClientUnaryCall;
+  imageRemove(
+    request: ImageRemoveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImageRemoveResponse) => void,
+  ): ClientUnaryCall;
+  imageRemove(
+    request: ImageRemoveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImageRemoveResponse) => void,
   ): ClientUnaryCall;
 }
 
