@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BuildOptions } from "./args.js";
 import { writeBundle, type BundleManifest } from "../machinery/bundle/index.js";
@@ -11,7 +11,7 @@ import { ensureExt4 } from "./ext4-partition.js";
 import { placePartitions } from "./gpt-layout.js";
 import { ensureKernel } from "./kernel-input.js";
 import { ensureNode } from "./node-input.js";
-import { ARCH, NODE_LIB_NAMES } from "./pins.js";
+import { ARCH, CONTAINER_LIB_NAMES, CONTAINER_RUNTIME_BINARIES, NODE_LIB_NAMES } from "./pins.js";
 import { ensureReleaseKey } from "./release-key.js";
 import { ensureRootBase } from "./root-base.js";
 import { listTree, stageVersioned, type BuildInfo } from "./rootfs.js";
@@ -56,7 +56,10 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const node = await t.step("node input", () => ensureNode(cache));
   const modules = nodeModulesFiles();
   const koffiNode = modules.find((f) => f.imageRel.endsWith(".node"))!.hostPath;
-  const libs = await t.step("shared libs", () => resolveSharedLibs([node.bin, koffiNode], NODE_LIB_NAMES));
+  const absent = CONTAINER_RUNTIME_BINARIES.filter((p) => !existsSync(p));
+  if (absent.length) throw new Error(`container runtime missing on the build host: ${absent.join(", ")}: bash hack/install-deps.sh (Debian's containerd and runc)`);
+  const binaries = CONTAINER_RUNTIME_BINARIES.map((p) => ({ hostPath: p, imagePath: p }));
+  const libs = await t.step("shared libs", () => resolveSharedLibs([node.bin, koffiNode, ...CONTAINER_RUNTIME_BINARIES], [...NODE_LIB_NAMES, ...CONTAINER_LIB_NAMES]));
   const initramfs = await t.step("initramfs", () => ensureInitramfs(cache, kernel));
   const entryBundle = join(work, "machined.mjs");
   await t.step("esbuild entry", () => bundleEntry(resolve(o.entry), entryBundle));
@@ -72,7 +75,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const squashfs = join(work, "rootfs.squashfs");
   const filesList = join(out, `${name}.files.txt`);
   const base = await t.step("rootfs base", () =>
-    ensureRootBase(cache, { kernel, node, libs, nodeModules: modules, releaseKeys: [{ keyId: key.keyId, pem: key.publicKeyPem }] }),
+    ensureRootBase(cache, { kernel, node, libs, binaries, nodeModules: modules, releaseKeys: [{ keyId: key.keyId, pem: key.publicKeyPem }] }),
   );
   await t.step("rootfs append", () => {
     stageVersioned(tree, { entryBundle, build });

@@ -60,5 +60,16 @@ export const NODE_LIB_NAMES = [
   "ld-linux-x86-64.so.2",
 ] as const;
 
+/**
+ * The container runtime the image ships (docs/workloads.md), taken from the
+ * build host's Debian 12 packages `containerd` and `runc` (hack/install-deps.sh):
+ * containerd, its runc v2 shim and runc, at the paths the packages use (the
+ * shim and runc are found on PATH). Not ctr, not the v1 shims.
+ */
+export const CONTAINER_RUNTIME_BINARIES = ["/usr/bin/containerd", "/usr/bin/containerd-shim-runc-v2", "/usr/sbin/runc"] as const;
+
+/** Shared libraries the container runtime needs beyond Node's (runc: libseccomp). */
+export const CONTAINER_LIB_NAMES = ["libseccomp.so.2"] as const;
+
 /** CPU architecture of every artifact (names, manifests, build.json). */
 export const ARCH = "amd64";

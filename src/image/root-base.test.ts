@@ -18,6 +18,7 @@ describe("root base cache key", () => {
       kernel: {} as KernelInput,
       node: { version: "24.21.0", bin: join(dir, "node"), sizes: { unstripped: 2, stripped: 1 } },
       libs: [{ name: "libc.so.6", hostPath: lib, imagePath: "/lib/x86_64-linux-gnu/libc.so.6" }],
+      binaries: [],
       nodeModules: [],
       releaseKeys: [{ keyId: "k1", pem: "PEM" }],
     };

@@ -39,6 +39,7 @@ export function baseKey(inp: BaseInputs, code: readonly string[] = codeTexts()):
     JSON.stringify({
       node: [inp.node.version, inp.node.sizes.stripped],
       libs: inp.libs.map((l) => [l.imagePath, fileHash(l.hostPath)]),
+      binaries: inp.binaries.map((b) => [b.imagePath, fileHash(b.hostPath)]),
       nodeModules: inp.nodeModules.map((f) => [f.imageRel, fileHash(f.hostPath)]),
       kernel: [KERNEL.sha256, ROOTFS_MODULES],
       releaseKeys: inp.releaseKeys,

@@ -72,6 +72,8 @@ export interface BaseInputs {
   readonly kernel: KernelInput;
   readonly node: NodeInput;
   readonly libs: readonly SharedLib[];
+  /** Host programs shipped as they are (the container runtime), at their image paths. */
+  readonly binaries: readonly { hostPath: string; imagePath: string }[];
   /** Files for /usr/lib/cairn/node_modules (koffi, package data files), relative to it. */
   readonly nodeModules: readonly { hostPath: string; imageRel: string }[];
   /** Trusted release public keys, by key id. */
@@ -102,7 +104,7 @@ function link(tree: string, imagePath: string, target: string): void {
 
 /**
  * Lays out the version-independent base in `tree` (wiped first): Node and
- * its libraries, koffi, kernel modules with modules.dep, the trusted
+ * its libraries, the container runtime (containerd, shim, runc), koffi, kernel modules with modules.dep, the trusted
  * release keys, empty mount points, and symlinks from the fixed entry,
  * build.json and os-release paths into VERSION_DIR, which the base lacks.
  * Nothing else: no shell, no coreutils, no package manager.
@@ -113,6 +115,7 @@ export function stageBase(tree: string, inp: BaseInputs): void {
   for (const m of MOUNT_POINTS) mkdirSync(join(tree, m), { recursive: true });
   put(tree, IMAGE_PATHS.node, inp.node.bin, 0o755);
   for (const lib of inp.libs) put(tree, lib.imagePath, lib.hostPath, 0o755);
+  for (const b of inp.binaries) put(tree, b.imagePath, b.hostPath, 0o755);
   for (const f of inp.nodeModules) {
     const dest = `${IMAGE_PATHS.nodeModules}/${f.imageRel}`;
     put(tree, dest, f.hostPath);
