@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -139,6 +139,33 @@ describe("unattended updates on one node", () => {
     expect(patched).toBeDefined();
     expect(rebooting.time).toBeGreaterThanOrEqual(patched.time);
     expect(rebooting.fields).toMatchObject({ version: "2.0.0", strategy: "window" });
+    await node.stop();
+  }, 120_000);
+  it("a reboot into the staged release that never happened (power cut right after the updater persisted it) is retried, not marked bad", async () => {
+    const node = await startNode();
+    node.record();
+    await cluster.configure(node, updateConfig({ windows: [windowAt(Date.now() + 3 * 3600_000, 60)], reboot: { strategy: "window" } }));
+    await pollUntil("2.0.0 staged", async () => ((await version(node)).updater?.stagedVersion === "2.0.0" ? true : undefined), { timeoutMs: 40_000, intervalMs: 250, describe: () => node.output() });
+    // The node is cut at the moment rebootInto has saved `pending` and not yet switched the default:
+    // write exactly that state, as the updater does first, and power on.
+    await node.kill("SIGKILL");
+    const file = join(node.dir, "state", "update", "updater.json");
+    const st = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...st, pending: { version: "2.0.0", fromVersion: "0.1.0", fromSlot: "A", at: Date.now() } }));
+    const offset = node.recorded().length;
+    await node.start({ mode: "configured", creds: cluster.creds() });
+    const ev = await eventsWhen(node, "update.interrupted", (e) => e.some((x) => x.type === "update.interrupted"));
+    const interrupted = ev.find((x) => x.type === "update.interrupted")!;
+    expect(interrupted.fields).toMatchObject({ version: "2.0.0", bootedVersion: "0.1.0", slot: "A" });
+    const v = await version(node);
+    expect(v).toMatchObject({ osVersion: "0.1.0", bootedSlot: "A", rolledBackFromVersion: "" });
+    expect(v.updater).toMatchObject({ stagedVersion: "2.0.0", badVersions: [] });
+    expect(v.updater!.phase).not.toBe("halted");
+    expect(loggedEvents(node.recorded().slice(offset)).map((e) => e.type)).not.toContain("update.halted");
+    // The window opens: it reboots into the release it kept staged.
+    const p = await nodectl(["-n", node.address, "patch", "-p", JSON.stringify({ machine: { update: { windows: [windowAt(Date.now() - 5 * 60_000, 60)] } } })], cluster.env);
+    expect(p.code, show(p)).toBe(0);
+    expect(await waitForVersion(node, "2.0.0", 60_000)).toMatchObject({ bootedSlot: "B" });
     await node.stop();
   }, 120_000);
 });

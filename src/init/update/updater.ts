@@ -236,6 +236,18 @@ export class Updater {
       return this.save({});
     }
     const rb = upgrades.assessment.rolledBackFrom;
+    if (rb?.version !== pending.version && staged === pending.version) {
+      // Its slot was never tried (the counter shows no try): the reboot into it did not happen, e.g. a power cut
+      // between persisting `pending` and the switch. Not the release's fault: it stays staged and the updater
+      // starts over (with the slot, if its lease survived), instead of marking a good release bad for the fleet.
+      this.publish("update.interrupted", `the reboot into ${pending.version} did not happen (its slot was never tried; booted ${identity.osVersion} in slot ${identity.slot}); trying again`, {
+        version: pending.version,
+        bootedVersion: identity.osVersion,
+        slot: identity.slot,
+        holdingLock: String(resumed),
+      });
+      return this.save({ pending: undefined, policy: { ...this.st.policy, staged: pending.version, lock: resumed ? "held" : "none" } });
+    }
     const reason = rb?.version === pending.version ? rb.reason : `booted ${identity.osVersion} in slot ${identity.slot} instead of ${pending.version}`;
     const bad = [...new Set([...this.st.bad, pending.version])];
     let marked = false;
