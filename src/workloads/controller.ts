@@ -149,6 +149,25 @@ export class WorkloadController {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /**
+   * Stops every workload's task (SIGTERM, SIGKILL after the grace) and
+   * supervises nothing more, but keeps the containers: the next controller
+   * (after a reboot) adopts them and starts new tasks. For a node shutting
+   * down, so no shim holds a mount under /var when it is unmounted.
+   */
+  stopAll(): Promise<void> {
+    const next = this.queue.then(async () => {
+      const all = [...this.managed.values()];
+      for (const m of all) {
+        m.retired = true;
+        clearTimeout(m.timer);
+      }
+      await Promise.all(all.map((m) => this.stopTask(m.spec.name, m).catch(() => undefined)));
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   /** Stops supervising (workloads keep running; containerd owns them). */
   close(): void {
     this.closed = true;

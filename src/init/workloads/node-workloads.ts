@@ -183,10 +183,27 @@ export class NodeWorkloads {
     this.deps.events.publish("image.removed", `removed image ${name}`, { image: name });
   }
 
-  /** Stops supervising; workloads keep running in their shims, a containerd the node runs is stopped. */
-  async close(): Promise<void> {
+  /**
+   * Ends the boot's part in workloads. A node that runs its own containerd
+   * (metal) stops the workloads' tasks first, within `stopMs`: their shims
+   * hold overlay mounts under /var, which must be unmounted next. With a
+   * host containerd (process mode) they keep running and the next boot
+   * adopts them, as after a machined restart.
+   */
+  async close(stopMs = 20_000): Promise<void> {
     this.#closed = true;
-    this.#controller?.close();
+    const controller = this.#controller;
+    if (controller && this.deps.host.launch.kind === "spawn") {
+      const t0 = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        controller.stopAll().then(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(true), stopMs))),
+      ]);
+      clearTimeout(timer);
+      this.deps.log.info({ ms: Date.now() - t0, timedOut }, timedOut ? "stopping workloads timed out before shutdown" : "workloads stopped before shutdown");
+    }
+    controller?.close();
     await this.containerd.close();
   }
 }
