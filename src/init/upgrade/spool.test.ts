@@ -22,11 +22,9 @@ describe("spoolUpload", () => {
     rmSync(path);
   });
 
-  it("refuses a truncated upload, an overlong one and a digest mismatch, leaving no file", async () => {
+  it("refuses a truncated upload and an overlong one, leaving no file", async () => {
     await expect(spoolUpload(dir, { size: data.length, sha256: sha }, chunks(data.subarray(0, 10)))).rejects.toThrow(/truncated: received 10 of/);
     await expect(spoolUpload(dir, { size: 10, sha256: sha }, chunks(data))).rejects.toThrow(/longer than the 10 bytes/);
-    const other = createHash("sha256").update("x").digest("hex");
-    await expect(spoolUpload(dir, { size: data.length, sha256: other }, chunks(data))).rejects.toThrow(/does not match the header/);
     expect(readdirSync(dir)).toEqual([]);
   });
 

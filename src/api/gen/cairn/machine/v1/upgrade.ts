@@ -16,8 +16,9 @@ export interface UpgradeHeader {
   /** size is the bundle's total size in bytes (optional with url). */
   size: number;
   /**
-   * sha256 is the hex digest of the whole bundle, checked after transfer
-   * (optional with url).
+   * sha256 is the hex digest of the whole bundle (optional with url). The
+   * node checks its form, not the digest: the signed manifest already
+   * authenticates every byte (signature, each part's sha256, total size).
    */
   sha256: string;
   /** reboot reboots into the new slot once it is written. */
@@ -29,7 +30,7 @@ export interface UpgradeHeader {
   /**
    * url, when set, makes the node download the bundle itself from this
    * http(s) URL instead of receiving chunks (none may follow the header).
-   * size and sha256 are then optional: when given they are checked too.
+   * size and sha256 are then optional: a given size is checked too.
    * The signature and every part's sha256 are verified while it streams.
    */
   url: string;
