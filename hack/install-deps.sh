@@ -20,6 +20,8 @@ PACKAGES=(
   # + runc, a real OCI registry, and busybox-static as the test image's payload
   # (host only: busybox must never enter the Cairn image)
   containerd runc docker-registry busybox-static
+  # htpasswd (bcrypt) for the registry that requires a username and password
+  apache2-utils
   # TLS audit: the real TLS client (openssl s_client)
   openssl
   # fleet reboot coordination tests (test/integration/fleet-*): a real etcd, started per test file

@@ -67,6 +67,27 @@ describe.skipIf(skip !== undefined)(`workloads images${skip ? ` (skipped: ${skip
     }
   });
 
+  it("pulls from a registry that requires a username and password (HTTPS, Basic), and names a missing or wrong one", async () => {
+    const ca = generateCa({ commonName: "cairn test registry CA" });
+    const cert = issueServerCert(ca, { commonName: "127.0.0.1", dnsNames: [], ipAddresses: ["127.0.0.1"] });
+    const basicAuth = { username: "cairn", password: "s3cret:with-colon" };
+    // Same storage as the plain registry, behind TLS and htpasswd (bcrypt) auth.
+    const locked = await startRegistry(join(dir, "registry-auth"), {
+      dataDir: join(dir, "registry", "data"),
+      tls: { certPem: cert.certPem, keyPem: cert.keyPem, caPem: ca.certPem },
+      basicAuth,
+    });
+    try {
+      const ref = `${locked.host}/cairn/busybox:1`;
+      await expect(pullImage(ctd, ref, { registries: { [locked.host]: { ca: ca.certPem } } })).rejects.toThrow(/registry asks for a username and password; none configured/);
+      await expect(pullImage(ctd, ref, { registries: { [locked.host]: { ca: ca.certPem, username: "cairn", password: "wrong" } } })).rejects.toThrow(/HTTP 401: the registry refused the username and password configured for 127\.0\.0\.1:\d+/);
+      const r = await pullImage(ctd, ref, { registries: { [locked.host]: { ca: ca.certPem, ...basicAuth } } });
+      expect(r.name).toBe(ref);
+    } finally {
+      await locked.stop();
+    }
+  });
+
   it("names a missing tag and an unreachable registry", async () => {
     await expect(pullImage(ctd, `${registry.host}/cairn/busybox:nope`, { registries: { [registry.host]: { endpoint: registry.url } } })).rejects.toThrow(/manifests\/nope: HTTP 404/);
     await expect(pullImage(ctd, "127.0.0.1:1/cairn/busybox:1", { registries: { "127.0.0.1:1": { endpoint: "http://127.0.0.1:1" } } })).rejects.toThrow(/ECONNREFUSED/);

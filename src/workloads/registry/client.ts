@@ -52,6 +52,10 @@ export class RegistryClient {
       if (!challenge) throw new CairnError("UNAUTHENTICATED", `GET ${url}: HTTP 401 without a challenge`);
       this.authorization = await answerChallenge(challenge, this.creds, `repository:${this.ref.repository}:pull`, opts);
       res = await httpGet(url, { ...opts, headers: withAuth() });
+      if (res.status === 401 && this.creds) {
+        res.body.resume();
+        throw new CairnError("PERMISSION_DENIED", `GET ${url}: HTTP 401: the registry refused the username and password configured for ${this.ref.registry}`);
+      }
     }
     if (res.status !== 200) {
       res.body.resume();

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ export interface Daemon {
 /** Why a real containerd cannot run here, or undefined when it can. */
 export function containerdUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "needs root (containerd, runc, overlay mounts)";
-  for (const bin of ["/usr/bin/containerd", "/usr/sbin/runc", "/usr/bin/docker-registry", "/bin/busybox"]) {
+  for (const bin of ["/usr/bin/containerd", "/usr/sbin/runc", "/usr/bin/docker-registry", "/bin/busybox", "/usr/bin/htpasswd"]) {
     if (!existsSync(bin)) return `${bin} missing: bash hack/install-deps.sh`;
   }
   return undefined;
@@ -91,6 +91,8 @@ export interface RegistryOptions {
   readonly dataDir?: string;
   /** Serve HTTPS with this certificate (signed by caPem) instead of plain HTTP. */
   readonly tls?: { readonly certPem: string; readonly keyPem: string; readonly caPem: string };
+  /** Require HTTP Basic auth (htpasswd, bcrypt by apache2-utils' htpasswd) for this one user. */
+  readonly basicAuth?: { readonly username: string; readonly password: string };
 }
 
 /** Debian's docker-registry (distribution 2.x) on a free port of 127.0.0.1, storage under `dir`. */
@@ -103,6 +105,12 @@ export async function startRegistry(dir: string, opts: RegistryOptions = {}): Pr
     writeFileSync(join(dir, "cert.pem"), opts.tls.certPem);
     writeFileSync(join(dir, "key.pem"), opts.tls.keyPem, { mode: 0o600 });
     tlsLines.push("  tls:", `    certificate: ${join(dir, "cert.pem")}`, `    key: ${join(dir, "key.pem")}`);
+  }
+  const authLines: string[] = [];
+  if (opts.basicAuth) {
+    const { username, password } = opts.basicAuth;
+    writeFileSync(join(dir, "htpasswd"), execFileSync("htpasswd", ["-Bbn", username, password], { encoding: "utf8" }));
+    authLines.push("auth:", "  htpasswd:", "    realm: cairn-test", `    path: ${join(dir, "htpasswd")}`);
   }
   writeFileSync(
     config,
@@ -118,6 +126,7 @@ export async function startRegistry(dir: string, opts: RegistryOptions = {}): Pr
       "http:",
       `  addr: 127.0.0.1:${p}`,
       ...tlsLines,
+      ...authLines,
       "",
     ].join("\n"),
   );
@@ -129,7 +138,8 @@ export async function startRegistry(dir: string, opts: RegistryOptions = {}): Pr
     async () => {
       const res = await httpGet(`${url}/v2/`, ca ? { ca } : {});
       res.body.resume();
-      return res.status === 200 ? true : undefined;
+      // With auth on, an anonymous /v2/ answers 401: the registry is up.
+      return res.status === 200 || (opts.basicAuth && res.status === 401) ? true : undefined;
     },
     { timeoutMs: 30_000, describe: d.output, fatal: () => d.child.exitCode !== null },
   );
