@@ -11,6 +11,7 @@ import { NodeFixture } from "./support/node-fixture.js";
 import { e2eImage } from "./support/node-image.js";
 import { nodectl, type NodectlRun } from "./support/node-nodectl.js";
 import { HostSntpServer } from "./support/sntp-server.js";
+import { pollFor } from "./support/poll.js";
 
 // Config controllers on ONE VM, in order: every live change is read back
 // from the kernel through the API with the boot_id unchanged; reboots are
@@ -68,20 +69,6 @@ describe("config controllers on a QEMU node (TCG)", () => {
     expect(r.code, r.transcript).toBe(0);
     return r.stdout;
   };
-  const poll = async <T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, budgetMs: number): Promise<T> => {
-    const deadline = performance.now() + budgetMs;
-    let last: unknown;
-    while (performance.now() < deadline) {
-      try {
-        last = await fn();
-        if (ok(last as T)) return last as T;
-      } catch (e) {
-        last = e;
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    throw new Error(`${what}: not within ${budgetMs / 1000} s; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-  };
   /** A TCP connect from the host to the node's API port at `ip`: true when it connects. */
   const reachable = (ip: string, timeoutMs = 3000): Promise<boolean> =>
     new Promise((done) => {
@@ -137,7 +124,7 @@ describe("config controllers on a QEMU node (TCG)", () => {
       story.configured = true;
 
       const t0 = performance.now();
-      const time = await poll("time synced", () => get("time"), (t) => (t["time"] as Json)["synced"] === true, 60_000);
+      const time = await pollFor("time synced", () => get("time"), (t) => (t["time"] as Json)["synced"] === true, 60_000);
       timings["config applied → time synced"] = (performance.now() - t0) / 1000;
       const st = time["time"] as { offsetSeconds: number; steps: number; server: string; stratum: number };
       expect(st).toMatchObject({ server: `10.0.2.2:${sntp.port}`, stratum: 1 });
@@ -192,7 +179,7 @@ describe("config controllers on a QEMU node (TCG)", () => {
       });
       await apply(withAddr, "--mode", "no-reboot");
       // Real reachability: a TCP connection from the host to the API port at the new address, over the tap.
-      await poll(`TCP connect to ${NODE_IP}:50000`, () => reachable(NODE_IP), (ok) => ok, 30_000);
+      await pollFor(`TCP connect to ${NODE_IP}:50000`, () => reachable(NODE_IP), (ok) => ok, 30_000);
       const addrs = (await get("addresses"))["addresses"] as Json[];
       expect(addrs).toContainEqual(expect.objectContaining({ link: "eth1", address: `${NODE_IP}/24`, origin: "static" }));
       expect(addrs).toContainEqual(expect.objectContaining({ link: "eth0", origin: "dhcp", leaseServer: "10.0.2.2" }));
@@ -225,7 +212,7 @@ describe("config controllers on a QEMU node (TCG)", () => {
       expect(r.stdout, r.transcript).toMatch(/reverts in 20s/);
       expect(await hostname()).toBe("ctl-trial");
       expect((await fx.call(mtls(), (c) => c.getConfiguration(false))).tryPending).toBe(true);
-      await poll("trial reverted", hostname, (h) => h === "ctl-live", 60_000);
+      await pollFor("trial reverted", hostname, (h) => h === "ctl-live", 60_000);
       timings["TRY applied → reverted"] = (performance.now() - t0) / 1000;
       expect(timings["TRY applied → reverted"]).toBeGreaterThanOrEqual(19);
       expect((await fx.call(mtls(), (c) => c.getConfiguration(false))).tryPending).toBe(false);

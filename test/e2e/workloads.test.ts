@@ -11,6 +11,7 @@ import { buildBusyboxImage, ociArchive, pushImage } from "../integration/support
 import { NodeFixture } from "./support/node-fixture.js";
 import { e2eImage } from "./support/node-image.js";
 import { nodectl, type NodectlRun } from "./support/node-nodectl.js";
+import { pollFor } from "./support/poll.js";
 
 // Workloads on ONE QEMU node (TCG): Debian's containerd and runc from the
 // image, a registry on the host (the guest reaches the host's 127.0.0.1 as
@@ -36,20 +37,6 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
   let regHost: string;
 
   const ctl = (args: string[], timeoutMs = 90_000): Promise<NodectlRun> => nodectl(["-n", fx.endpoint, ...args], { config: nodectlConfig, timeoutMs });
-  const poll = async <T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, budgetMs: number): Promise<T> => {
-    const deadline = performance.now() + budgetMs;
-    let last: unknown;
-    while (performance.now() < deadline) {
-      try {
-        last = await fn();
-        if (ok(last as T)) return last as T;
-      } catch (e) {
-        last = e;
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    throw new Error(`${what}: not within ${budgetMs / 1000} s; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-  };
   const containers = async (): Promise<Json[]> => {
     const r = await ctl(["-o", "json", "containers"]);
     expect(r.code, r.transcript).toBe(0);
@@ -129,14 +116,14 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
       const applied = await nodectl(["apply-config", "--insecure", "-n", fx.endpoint, "-f", first], { timeoutMs: 90_000 });
       expect(applied.code, applied.transcript).toBe(0);
       story.configured = true;
-      const svc = await poll("containerd running", () => ctl(["services"]), (r) => /containerd\s+Running\s+ok/.test(r.stdout), 120_000);
+      const svc = await pollFor("containerd running", () => ctl(["services"]), (r) => /containerd\s+Running\s+ok/.test(r.stdout), 120_000);
       timings["config applied → containerd running"] = (performance.now() - t0) / 1000;
       expect(svc.stdout).toMatch(/containerd\s+Running\s+ok/);
-      const w = await poll("hello running", () => workload("hello"), (x) => x?.["state"] === "running", 180_000);
+      const w = await pollFor("hello running", () => workload("hello"), (x) => x?.["state"] === "running", 180_000);
       timings["config applied → hello running (pull+unpack)"] = (performance.now() - t0) / 1000;
       expect(w).toMatchObject({ image, restarts: 0 });
       story.running = true;
-      const out = await poll("hello's output", () => logs("hello"), (o) => o.includes("tick 1"), 60_000);
+      const out = await pollFor("hello's output", () => logs("hello"), (o) => o.includes("tick 1"), 60_000);
       expect(out).toContain("hello from e2e");
       const table = await ctl(["containers"]);
       expect(table.stdout, table.transcript).toMatch(/hello\s+\S+busybox:e2e\s+running/);
@@ -163,7 +150,7 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
     try {
-      const ticks = await poll("two ticks on the followed stream", async () => [...out.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])), (t) => t.length >= 3, 60_000);
+      const ticks = await pollFor("two ticks on the followed stream", async () => [...out.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])), (t) => t.length >= 3, 60_000);
       // Lines keep arriving in order while the stream is open.
       expect(ticks[2]! - ticks[0]!).toBe(2);
     } finally {
@@ -177,7 +164,7 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
       const before = (await workload("hello"))!;
       // The trigger file (a machine.files change, not a workload change) makes the workload exit with status 3.
       await applyWith("crash", [hello("e2e")], [{ path: "/var/lib/e2e-wl/crash", content: "now\n", mode: 0o644 }]);
-      const after = (await poll("hello restarted", () => workload("hello"), (x) => x?.["restarts"] === 1 && x?.["state"] === "running", 60_000))!;
+      const after = (await pollFor("hello restarted", () => workload("hello"), (x) => x?.["restarts"] === 1 && x?.["state"] === "running", 60_000))!;
       expect(after["lastExitStatus"]).toBe(3);
       expect(after["pid"]).not.toBe(before["pid"]);
       const evs = await events();
@@ -186,7 +173,7 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
 
       const t0 = performance.now();
       await applyWith("env", [hello("changed")]);
-      await poll("new env in output", () => logs("hello"), (o) => o.includes("hello from changed"), 90_000);
+      await pollFor("new env in output", () => logs("hello"), (o) => o.includes("hello from changed"), 90_000);
       timings["env change → new output"] = (performance.now() - t0) / 1000;
       expect((await events()).map((e) => e["type"])).toContain("workload.recreating");
       expect(await workload("hello")).toMatchObject({ state: "running", restarts: 0 });
@@ -205,7 +192,7 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
         resources: { memory: "32Mi" },
       };
       await applyWith("hog", [hello("changed"), hog]);
-      const w = await poll("hog exited", () => workload("hog"), (x) => x?.["state"] === "exited", 120_000);
+      const w = await pollFor("hog exited", () => workload("hog"), (x) => x?.["state"] === "exited", 120_000);
       expect(w).toMatchObject({ lastExitStatus: 137, lastOomKilled: true, restarts: 0 });
       const evs = await events();
       expect(evs).toContainEqual(expect.objectContaining({ type: "workload.oom", fields: expect.objectContaining({ workload: "hog" }) }));
@@ -220,7 +207,7 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
     expect(story.running, "needs the running workload").toBe(true);
     await fx.withConsole(async () => {
       await applyWith("none", []);
-      await poll("no workloads", () => containers(), (c) => c.length === 0, 90_000);
+      await pollFor("no workloads", () => containers(), (c) => c.length === 0, 90_000);
       const removed = (await events()).filter((e) => e["type"] === "workload.removed").map((e) => e["fields"]["workload"]);
       expect(removed).toEqual(expect.arrayContaining(["hello", "hog"]));
       const ps = await ctl(["-o", "json", "ps"]);
@@ -241,8 +228,8 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
       const list = await ctl(["image", "list"]);
       expect(list.stdout, list.transcript).toContain(name);
       await applyWith("offline", [{ name: "offline", image: name, args: ["sh", "-c", "echo offline ok"], restart: "on-failure" }]);
-      await poll("offline output", () => logs("offline"), (o) => o.includes("offline ok"), 90_000);
-      const w = await poll("offline exited 0", () => workload("offline"), (x) => x?.["state"] === "exited", 30_000);
+      await pollFor("offline output", () => logs("offline"), (o) => o.includes("offline ok"), 90_000);
+      const w = await pollFor("offline exited 0", () => workload("offline"), (x) => x?.["state"] === "exited", 30_000);
       expect(w).toMatchObject({ lastExitStatus: 0, restarts: 0 });
     });
   });
@@ -267,7 +254,7 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
     await fx.withConsole(async () => {
       // The imported image: the registry is gone, the image survives the reboot on /var.
       await applyWith("reboot", [{ name: "steady", image: "import.local/cairn/busybox:offline", args: ["sh", "-c", "echo steady up; exec sleep 3600"], restart: "always" }]);
-      await poll("steady running", () => workload("steady"), (x) => x?.["state"] === "running", 90_000);
+      await pollFor("steady running", () => workload("steady"), (x) => x?.["state"] === "running", 90_000);
       const consoleBefore = fx.node.consoleText().length;
       const t0 = performance.now();
       const r = await ctl(["reboot", "--wait", "--timeout", "240s"], 300_000);
@@ -278,7 +265,7 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
       expect(shutdown).toMatch(/power action: syncing and unmounting/);
       // Every unmount succeeded (measured: also so before workloads were stopped at shutdown; a regression guard).
       expect(shutdown).not.toMatch(/unmount failed at shutdown/);
-      const w = await poll("steady running after the reboot", () => workload("steady"), (x) => x?.["state"] === "running", 120_000);
+      const w = await pollFor("steady running after the reboot", () => workload("steady"), (x) => x?.["state"] === "running", 120_000);
       expect(w).toMatchObject({ restarts: 0 });
       expect(await logs("steady")).toContain("steady up");
     });

@@ -1,4 +1,4 @@
-import { Metadata, status, type ChannelCredentials, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, status, type ChannelCredentials, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
 import {
   MachineServiceClient,
   type ApplyConfigurationRequest,
@@ -8,6 +8,7 @@ import {
   type ContainerLogsRequest,
   type ContainerRestartResponse,
   type ImageImportHeader,
+  type ImageImportRequest,
   type ImageImportResponse,
   type ImageListResponse,
   type DataChunk,
@@ -34,6 +35,7 @@ import {
   type ServiceListResponse,
   type StatsResponse,
   type UpgradeHeader,
+  type UpgradeRequest,
   type UpgradeResponse,
   type VersionResponse,
 } from "../../api/index.js";
@@ -166,32 +168,27 @@ export class MachineClient {
   }
   /** Sends an OCI layout archive: header first, then chunks of at most 1 MiB. */
   imageImport(header: ImageImportHeader, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<ImageImportResponse> {
-    return new Promise((resolve, reject) => {
-      const call = this.raw.imageImport((err, res) => (err ? reject(enrich(err)) : resolve(res as ImageImportResponse)));
-      void (async () => {
-        try {
-          call.write({ msg: { $case: "header", header } });
-          for await (const chunk of chunks) {
-            if (!call.write({ msg: { $case: "chunk", chunk: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) } })) await new Promise((r) => call.once("drain", r));
-          }
-          call.end();
-        } catch (e) {
-          call.cancel();
-          reject(e);
-        }
-      })();
-    });
+    return this.upload<ImageImportResponse, ImageImportRequest>((cb) => this.raw.imageImport(cb), { $case: "header", header }, chunks);
   }
 
   /** Sends a bundle: header first, then chunks of at most 1 MiB. */
   upgrade(header: UpgradeHeader, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<UpgradeResponse> {
+    return this.upload<UpgradeResponse, UpgradeRequest>((cb) => this.raw.upgrade(cb), { $case: "header", header }, chunks);
+  }
+
+  /** A client-streamed upload: one header message, then the chunks with back-pressure; a failing source cancels the call. */
+  private upload<Res, Req = unknown>(
+    open: (cb: (err: ServiceError | null, res?: unknown) => void) => ClientWritableStream<Req>,
+    header: { $case: "header"; header: unknown },
+    chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  ): Promise<Res> {
     return new Promise((resolve, reject) => {
-      const call = this.raw.upgrade((err, res) => (err ? reject(enrich(err)) : resolve(res as UpgradeResponse)));
+      const call = open((err, res) => (err ? reject(enrich(err)) : resolve(res as Res)));
       void (async () => {
         try {
-          call.write({ msg: { $case: "header", header } });
+          call.write({ msg: header } as Req);
           for await (const chunk of chunks) {
-            if (!call.write({ msg: { $case: "chunk", chunk: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) } })) await new Promise((r) => call.once("drain", r));
+            if (!call.write({ msg: { $case: "chunk", chunk: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) } } as Req)) await new Promise((r) => call.once("drain", r));
           }
           call.end();
         } catch (e) {
