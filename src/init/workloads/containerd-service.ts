@@ -113,7 +113,7 @@ export class ContainerdService implements SupervisedService {
     const child = this.host.spawn(binary, ["--config", configPath], { PATH: CHILD_PATH });
     this.#child = child;
     this.#set("Waiting", `started (pid ${child.pid ?? "?"})`);
-    this.deps.log.info({ pid: child.pid, config: configPath }, "containerd started");
+    this.deps.log.info({ pid: child.pid, configFile: configPath }, "containerd started");
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on("line", (raw) => {
         const l = parseContainerdLine(raw);
