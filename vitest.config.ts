@@ -1,9 +1,12 @@
 import { defineConfig } from "vitest/config";
+import LongestFirstSequencer from "./test/e2e/support/longest-first.js";
 
 // Three levels: unit tests beside the code, process-mode integration tests
 // over real mTLS gRPC, and QEMU end-to-end tests. `npm test` runs all three.
 export default defineConfig({
   test: {
+    // The long QEMU files start first so the two e2e lanes finish together.
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       { test: { name: "unit", include: ["src/**/*.test.ts"], testTimeout: 20_000 } },
       {
