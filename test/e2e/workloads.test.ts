@@ -180,7 +180,7 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
     });
   });
 
-  it("enforces a memory limit: an allocation past it is OOM-killed, and events say so", async () => {
+  it("enforces a memory limit: an allocation past it is OOM-killed, events say so, and a killed on-failure workload is restarted", async () => {
     expect(story.running, "needs the running workload").toBe(true);
     await fx.withConsole(async () => {
       const hog = {
@@ -191,12 +191,17 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
         restart: "never",
         resources: { memory: "32Mi" },
       };
-      await applyWith("hog", [hello("changed"), hog]);
+      // The same allocation under `on-failure`: the kernel's SIGKILL of the workload's process is a failure, so it is restarted.
+      const hogAgain = { ...hog, name: "hog-again", restart: "on-failure" };
+      await applyWith("hog", [hello("changed"), hog, hogAgain]);
       const w = await pollFor("hog exited", () => workload("hog"), (x) => x?.["state"] === "exited", 120_000);
       expect(w).toMatchObject({ lastExitStatus: 137, lastOomKilled: true, restarts: 0 });
+      const again = await pollFor("hog-again killed and restarted", () => workload("hog-again"), (x) => Number(x?.["restarts"] ?? 0) >= 1, 120_000);
+      expect(again).toMatchObject({ lastExitStatus: 137, lastOomKilled: true });
       const evs = await events();
       expect(evs).toContainEqual(expect.objectContaining({ type: "workload.oom", fields: expect.objectContaining({ workload: "hog" }) }));
       expect(evs).toContainEqual(expect.objectContaining({ type: "workload.exited", fields: expect.objectContaining({ workload: "hog", exitStatus: "137", oomKilled: "true" }) }));
+      expect(evs).toContainEqual(expect.objectContaining({ type: "workload.restarting", fields: expect.objectContaining({ workload: "hog-again" }) }));
       const out = await logs("hog");
       expect(out).toContain("allocating");
       expect(out).not.toMatch(/records out/);
@@ -209,7 +214,7 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
       await applyWith("none", []);
       await pollFor("no workloads", () => containers(), (c) => c.length === 0, 90_000);
       const removed = (await events()).filter((e) => e["type"] === "workload.removed").map((e) => e["fields"]["workload"]);
-      expect(removed).toEqual(expect.arrayContaining(["hello", "hog"]));
+      expect(removed).toEqual(expect.arrayContaining(["hello", "hog", "hog-again"]));
       const ps = await ctl(["-o", "json", "ps"]);
       expect(ps.stdout, ps.transcript).not.toMatch(/containerd-shim-runc-v2/);
     });
