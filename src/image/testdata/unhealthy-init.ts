@@ -5,8 +5,10 @@
  * to bless its trial boot and reboots, so after three tries systemd-boot
  * falls back to the previous slot. The failing check is baked into this
  * entry at build time: no flag or environment variable can turn it on in
- * a real image. Its short bless grace (the image decides it, like the
- * checks) makes each refused try end sooner.
+ * a real image. It keeps the default 10 s bless grace so that a test
+ * polling Version from the host sees the trial boot answer even on a
+ * loaded TCG guest (with a 1 s grace a CI run at load missed the window:
+ * a first TLS call to a fresh guest can take seconds).
  */
 import { writeSync } from "node:fs";
 import { createLogger } from "../../log/index.js";
@@ -27,7 +29,7 @@ async function main(): Promise<void> {
   const log = createLogger({ destination: logs.sink("machined", process.stdout) });
   installCrashGuards(log);
   const announce = (line: string) => process.stderr.write(`${line}\n`);
-  await runNode({ platform: createLinuxPlatform(), listen: "0.0.0.0:50000", log, logs, announce, healthChecks: [alwaysFails], blessGraceMs: 1000 });
+  await runNode({ platform: createLinuxPlatform(), listen: "0.0.0.0:50000", log, logs, announce, healthChecks: [alwaysFails] });
 }
 
 main().catch((e: unknown) => {
