@@ -1,4 +1,4 @@
-import { CairnError, isCairnError } from "../errors/index.js";
+import { CairnError } from "../errors/index.js";
 import { TaskOOM, TaskStatus, type Container, type Envelope } from "./containerd/api.js";
 import { hasCode, type ContainerdClient } from "./containerd/client.js";
 import { withLease } from "./leases.js";
@@ -17,6 +17,19 @@ const MANAGED_LABEL = "io.cairn.workload";
 const HASH_LABEL = "io.cairn.workload.spec-hash";
 const SIGTERM = 15;
 const SIGKILL = 9;
+/** How often a workload that lost containerd asks for its task again. */
+const REATTACH_POLL_MS = 1_000;
+/** The exit status reported for a task that vanished with its shim (no status survives). */
+const UNKNOWN_EXIT_STATUS = 255;
+
+/** containerd is gone (its socket refuses or the connection dropped): it may come back. */
+function lostContainerd(e: unknown): boolean {
+  return hasCode(e, "UNAVAILABLE") || hasCode(e, "DEADLINE_EXCEEDED");
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
 
 export interface WorkloadControllerOptions {
   readonly ctd: ContainerdClient;
@@ -212,7 +225,7 @@ export class WorkloadController {
     try {
       await fn();
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorText(e);
       errors.push({ workload, message });
       const m = this.managed.get(workload);
       if (m) {
@@ -311,7 +324,7 @@ export class WorkloadController {
     } catch (e) {
       // A create that failed (registry down, bad image) is retried with back-off, like a crash.
       m.state = "failed";
-      m.message = e instanceof Error ? e.message : String(e);
+      m.message = errorText(e);
       this.scheduleRetry(m, () => this.retryCreate(m));
       throw e;
     }
@@ -384,14 +397,68 @@ export class WorkloadController {
     try {
       ({ exitStatus } = await this.ctd.call(this.ctd.tasks.wait.bind(this.ctd.tasks), { containerId: name, execId: "" }, `wait task ${name}`));
     } catch (e) {
+      if (!this.closed && lostContainerd(e)) return this.reattach(m, run, stdio, e);
       await stdio?.close();
-      if (!this.closed) {
-        m.state = "failed";
-        m.message = isCairnError(e) ? e.message : String(e);
-        this.emit({ workload: name, type: "failed", message: m.message });
-      }
+      if (!this.closed) this.fail(m, e);
       return;
     }
+    return this.exited(m, run, stdio, exitStatus);
+  }
+
+  /**
+   * containerd went away while the task ran (it crashed, or the node
+   * restarted it): the shim keeps the task and still writes to this run's
+   * fifos, so wait for containerd and watch the same task again. A task
+   * that ended meanwhile is handled as an exit, per policy.
+   */
+  private async reattach(m: Managed, run: number, stdio: StdioAttachment | undefined, cause: unknown): Promise<void> {
+    const name = m.spec.name;
+    m.state = "unknown";
+    m.message = `lost containerd (${errorText(cause)}); re-attaching when it answers again`;
+    this.emit({ workload: name, type: "detached", message: m.message });
+    for (;;) {
+      await new Promise((r) => setTimeout(r, REATTACH_POLL_MS));
+      if (this.closed || m.retired) return void (await stdio?.close());
+      let task: Awaited<ReturnType<typeof this.getTask>>;
+      try {
+        task = await this.getTask(name);
+      } catch (e) {
+        if (lostContainerd(e)) continue;
+        await stdio?.close();
+        return this.fail(m, e);
+      }
+      if (task && task.status !== TaskStatus.STOPPED) {
+        m.state = "running";
+        m.pid = task.pid;
+        m.message = undefined;
+        this.emit({ workload: name, type: "reattached", pid: task.pid });
+        return this.watch(m, run, stdio);
+      }
+      // Ended while containerd was away; a task containerd no longer knows (its shim died too) has no status to report.
+      return this.exited(m, run, stdio, task?.exitStatus ?? UNKNOWN_EXIT_STATUS);
+    }
+  }
+
+  /** The task's process, or undefined when containerd has no task for the container. */
+  private async getTask(name: string): Promise<{ status: TaskStatus; pid: number; exitStatus: number } | undefined> {
+    try {
+      const { process } = await this.ctd.call(this.ctd.tasks.get.bind(this.ctd.tasks), { containerId: name, execId: "" }, `get task ${name}`, { timeoutMs: 5_000 });
+      return process;
+    } catch (e) {
+      if (hasCode(e, "NOT_FOUND")) return undefined;
+      throw e;
+    }
+  }
+
+  private fail(m: Managed, e: unknown): void {
+    m.state = "failed";
+    m.message = errorText(e);
+    this.emit({ workload: m.spec.name, type: "failed", message: m.message });
+  }
+
+  /** One run ended: clean up, report, then restart per policy unless retired. */
+  private async exited(m: Managed, run: number, stdio: StdioAttachment | undefined, exitStatus: number): Promise<void> {
+    const name = m.spec.name;
     // A closed controller leaves the exited task to whoever supervises now (a new controller adopts it).
     if (this.closed) return;
     await this.deleteTask(name).catch(() => undefined);

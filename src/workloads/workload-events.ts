@@ -8,7 +8,11 @@ export type WorkloadEventType =
   | "recreating"
   | "stopped"
   | "removed"
-  | "failed";
+  | "failed"
+  /** containerd went away while the task ran; the controller re-attaches when it is back. */
+  | "detached"
+  /** The task survived containerd's restart and is watched again (pid). */
+  | "reattached";
 
 export interface WorkloadEvent {
   readonly workload: string;
@@ -24,7 +28,8 @@ export interface WorkloadEvent {
   readonly message?: string;
 }
 
-export type WorkloadState = "creating" | "running" | "restarting" | "exited" | "failed" | "stopping";
+/** "unknown": containerd is unreachable, so whether the task still runs is not known until it answers. */
+export type WorkloadState = "creating" | "running" | "restarting" | "exited" | "failed" | "stopping" | "unknown";
 
 /** One workload as `nodectl containers` will show it. */
 export interface WorkloadStatus {

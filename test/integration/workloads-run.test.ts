@@ -160,6 +160,40 @@ describe.skipIf(skip !== undefined)(`workloads on containerd${skip ? ` (skipped:
     expect(alive(before.pid!)).toBe(true);
   });
 
+  it("a containerd crash does not stop workloads: once it is back the controller re-attaches, output still flows, exits are still handled", async () => {
+    const ticker: WorkloadSpec = { name: "ticker", image, args: ["sh", "-c", "n=0; while true; do echo tick $n; n=$((n+1)); sleep 0.3; done"], restart: "always" };
+    expect((await controller.apply([hello("changed"), ticker])).errors).toEqual([]);
+    await pollUntil("ticker output", async () => (logOf("ticker").includes("tick 2") ? true : undefined), { timeoutMs: 30_000, describe: describeState });
+    const before = { hello: statusOf("hello")!.pid!, ticker: statusOf("ticker")!.pid! };
+    await containerd.crash();
+    await pollUntil("both detached", async () => (["hello", "ticker"].every((w) => statusOf(w)?.state === "unknown") ? true : undefined), { timeoutMs: 10_000, describe: describeState });
+    expect(events).toContainEqual(expect.objectContaining({ workload: "ticker", type: "detached", message: expect.stringMatching(/lost containerd/) }));
+    // The shims keep the tasks running with no containerd at all.
+    expect(alive(before.hello) && alive(before.ticker)).toBe(true);
+    const ticksWhileDown = logOf("ticker").split("\n").length;
+    containerd = await startContainerd(join(dir, "containerd"));
+    await pollUntil("both re-attached", async () => (["hello", "ticker"].every((w) => statusOf(w)?.state === "running") ? true : undefined), { timeoutMs: 30_000, describe: describeState });
+    expect(statusOf("hello")).toMatchObject({ pid: before.hello, restarts: 0 });
+    expect(statusOf("ticker")).toMatchObject({ pid: before.ticker, restarts: 0 });
+    expect(events).toContainEqual({ workload: "ticker", type: "reattached", pid: before.ticker });
+    // Output of the re-attached run still reaches the log sink (no line lost: the counter runs on).
+    await pollUntil("ticks after re-attach", async () => (logOf("ticker").split("\n").length > ticksWhileDown + 3 ? true : undefined), { timeoutMs: 15_000, describe: describeState });
+    const ticks = logOf("ticker").split("\n").map((l) => Number(/^tick (\d+)$/.exec(l)?.[1]));
+    expect(ticks).toEqual(ticks.map((_, i) => i));
+    // The re-attached watch still sees an exit and restarts per policy.
+    process.kill(before.ticker, "SIGKILL");
+    const s = await pollUntil(
+      "ticker restarted after the re-attach",
+      async () => {
+        const st = statusOf("ticker");
+        return st && st.state === "running" && st.restarts === 1 && st.pid !== before.ticker ? st : undefined;
+      },
+      { timeoutMs: 30_000, describe: describeState },
+    );
+    expect(s.lastExitStatus).toBe(137);
+    expect(statusOf("hello")).toMatchObject({ state: "running", pid: before.hello });
+  });
+
   it("enforces a memory limit: an allocation past it is OOM-killed and reported", async () => {
     const hog: WorkloadSpec = {
       name: "hog",
@@ -194,6 +228,7 @@ describe.skipIf(skip !== undefined)(`workloads on containerd${skip ? ` (skipped:
     expect(alive(pid)).toBe(false);
     expect(events).toContainEqual({ workload: "hello", type: "removed" });
     expect(events).toContainEqual({ workload: "hog", type: "removed" });
+    expect(events).toContainEqual({ workload: "ticker", type: "removed" });
   });
 
   it("runs an image imported from an OCI archive with the registry stopped", async () => {

@@ -43,6 +43,10 @@ export function describeWorkloadEvent(e: WorkloadEvent): string {
       return `workload ${e.workload} restarting in ${e.delayMs} ms`;
     case "failed":
       return `workload ${e.workload} failed: ${e.message ?? ""}`;
+    case "detached":
+      return `workload ${e.workload}: ${e.message ?? "lost containerd"}`;
+    case "reattached":
+      return `workload ${e.workload} re-attached after containerd came back (pid ${e.pid})`;
     default:
       return `workload ${e.workload} ${e.type}`;
   }

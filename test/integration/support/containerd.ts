@@ -8,6 +8,8 @@ import { pollUntil } from "./poll.js";
 export interface Daemon {
   readonly output: () => string;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash: no clean shutdown. */
+  crash(): Promise<void>;
 }
 
 /** Why a real containerd cannot run here, or undefined when it can. */
@@ -27,9 +29,14 @@ function startDaemon(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
     child,
     output: () => out,
+    crash: async () => {
+      child.kill("SIGKILL");
+      await exited;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

@@ -22,8 +22,9 @@ export interface ContainerInfo {
   /** image is the image reference the workload runs. */
   image: string;
   /**
-   * state is "creating", "running", "restarting", "exited", "failed" or
-   * "stopping".
+   * state is "creating", "running", "restarting", "exited", "failed",
+   * "stopping" or "unknown" (containerd is unreachable: the node re-attaches
+   * to the task when it answers again).
    */
   state: string;
   /** pid is the host PID of the workload's first process while running, else 0. */
