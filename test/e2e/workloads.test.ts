@@ -158,11 +158,39 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
     }
   });
 
+  it("restarting containerd leaves the workload running: the node re-attaches to the same task and its output goes on", async () => {
+    expect(story.running, "needs the running workload").toBe(true);
+    await fx.withConsole(async () => {
+      const containerd = async (): Promise<Json> => {
+        const r = await ctl(["-o", "json", "services"]);
+        expect(r.code, r.transcript).toBe(0);
+        return ((JSON.parse(r.stdout) as Json[])[0]!["services"] as Json[]).find((x) => x["id"] === "containerd")!;
+      };
+      const before = { hello: (await workload("hello"))!, containerd: await containerd() };
+      const ticksBefore = (await logs("hello")).match(/tick \d+/g)?.length ?? 0;
+      const t0 = performance.now();
+      const r = await ctl(["service", "containerd", "restart"]);
+      expect(r.code, r.transcript).toBe(0);
+      const back = await pollFor("containerd running again", containerd, (c) => c["state"] === "Running" && c["pid"] !== before.containerd["pid"], 90_000);
+      expect(Number(back["restarts"])).toBe(Number(before.containerd["restarts"] ?? 0) + 1);
+      const hello = (await pollFor("hello re-attached", () => workload("hello"), (w) => w?.["state"] === "running" && (w["message"] ?? "") === "", 60_000))!;
+      timings["containerd restart → re-attached"] = (performance.now() - t0) / 1000;
+      // The same task (pid) was never stopped or restarted.
+      expect(hello).toMatchObject({ pid: before.hello["pid"], restarts: before.hello["restarts"] });
+      const evs = (await events()).filter((e) => e["fields"]?.["workload"] === "hello");
+      expect(evs).toContainEqual(expect.objectContaining({ type: "workload.detached" }));
+      expect(evs).toContainEqual(expect.objectContaining({ type: "workload.reattached", fields: expect.objectContaining({ pid: String(before.hello["pid"]) }) }));
+      // Its output still reaches the log system through the fifos the shim kept open.
+      await pollFor("new ticks after the re-attach", async () => (await logs("hello")).match(/tick \d+/g)?.length ?? 0, (n) => n >= ticksBefore + 2, 60_000);
+    });
+  });
+
   it("a workload that dies is restarted per policy (always); changing its env recreates it", async () => {
     expect(story.running, "needs the running workload").toBe(true);
     await fx.withConsole(async () => {
       const before = (await workload("hello"))!;
       // The trigger file (a machine.files change, not a workload change) makes the workload exit with status 3.
+      // After the containerd restart above, this exit is seen by the re-attached watch.
       await applyWith("crash", [hello("e2e")], [{ path: "/var/lib/e2e-wl/crash", content: "now\n", mode: 0o644 }]);
       const after = (await pollFor("hello restarted", () => workload("hello"), (x) => x?.["restarts"] === 1 && x?.["state"] === "running", 60_000))!;
       expect(after["lastExitStatus"]).toBe(3);
