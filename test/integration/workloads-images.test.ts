@@ -24,7 +24,7 @@ describe.skipIf(skip !== undefined)(`workloads images${skip ? ` (skipped: ${skip
     dir = mkdtempSync(join(tmpdir(), "cairn-wl-img-"));
     containerd = await startContainerd(join(dir, "containerd"));
     registry = await startRegistry(join(dir, "registry"));
-    ctd = new ContainerdClient({ socketPath: containerd.socket, namespace: "cairn-test" });
+    ctd = new ContainerdClient({ socketPath: containerd.socket, namespace: `cairn-test-${process.pid}` });
   });
 
   afterAll(async () => {
