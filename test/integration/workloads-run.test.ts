@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, mkdtempSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, mkdtempSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -28,6 +28,17 @@ function pidsMentioning(needle: string): number[] {
     }
   }
   return pids;
+}
+
+/** CPU time and throttled periods of one cgroup, on a cgroup v1 host (cpu,cpuacct) or v2 (unified). */
+function cpuUsageSeconds(path: string): { seconds(): number; throttled(): number } {
+  const v2 = `/sys/fs/cgroup/${path}/cpu.stat`;
+  const stat = (file: string, key: string): number => Number(new RegExp(`^${key} (\\d+)$`, "m").exec(readFileSync(file, "utf8"))?.[1] ?? NaN);
+  if (existsSync(v2)) return { seconds: () => stat(v2, "usage_usec") / 1e6, throttled: () => stat(v2, "nr_throttled") };
+  return {
+    seconds: () => Number(readFileSync(`/sys/fs/cgroup/cpuacct/${path}/cpuacct.usage`, "utf8")) / 1e9,
+    throttled: () => stat(`/sys/fs/cgroup/cpu/${path}/cpu.stat`, "nr_throttled"),
+  };
 }
 
 function alive(pid: number): boolean {
@@ -83,7 +94,7 @@ describe.skipIf(skip !== undefined)(`workloads on containerd${skip ? ` (skipped:
     registry = await startRegistry(join(dir, "registry"));
     image = `${registry.host}/cairn/busybox:run`;
     await pushImage(registry.url, "cairn/busybox", "run", await buildBusyboxImage(image));
-    ctd = new ContainerdClient({ socketPath: containerd.socket, namespace: "cairn-test" });
+    ctd = new ContainerdClient({ socketPath: containerd.socket, namespace: `cairn-test-${process.pid}` });
     controller = newController();
   });
 
@@ -218,6 +229,30 @@ describe.skipIf(skip !== undefined)(`workloads on containerd${skip ? ` (skipped:
     expect(statusOf("hog")).toMatchObject({ state: "exited", lastOomKilled: true, restarts: 0 });
   });
 
+  it("network none leaves only loopback; a cpu limit of 0.2 holds a busy loop to a fifth of a core (measured from its cgroup)", async () => {
+    const boxed: WorkloadSpec = {
+      name: "boxed",
+      image,
+      args: ["sh", "-c", "echo netdevs $(ls /sys/class/net); grep -c : /proc/net/dev; while :; do :; done"],
+      network: "none",
+      restart: "never",
+      resources: { cpu: 0.2 },
+    };
+    expect((await controller.apply([hello("changed"), boxed])).errors).toEqual([]);
+    await pollUntil("boxed output", async () => (/netdevs/.test(logOf("boxed")) ? true : undefined), { timeoutMs: 30_000, describe: describeState });
+    expect(logOf("boxed")).toMatch(/^netdevs lo$/m);
+    const usage = cpuUsageSeconds(`${cgroupParent}/boxed`);
+    const t0 = performance.now();
+    const u0 = usage.seconds();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const share = (usage.seconds() - u0) / ((performance.now() - t0) / 1000);
+    console.log(`boxed busy loop under cpu 0.2: ${share.toFixed(3)} of a core, throttled ${usage.throttled()} periods`);
+    expect(share).toBeLessThan(0.25);
+    expect(share).toBeGreaterThan(0.05);
+    expect(usage.throttled()).toBeGreaterThan(0);
+    expect((await controller.apply([hello("changed")])).errors).toEqual([]);
+  });
+
   it("stops and removes workloads no longer declared", async () => {
     const pid = statusOf("hello")!.pid!;
     const r = await controller.apply([]);
@@ -229,6 +264,7 @@ describe.skipIf(skip !== undefined)(`workloads on containerd${skip ? ` (skipped:
     expect(events).toContainEqual({ workload: "hello", type: "removed" });
     expect(events).toContainEqual({ workload: "hog", type: "removed" });
     expect(events).toContainEqual({ workload: "ticker", type: "removed" });
+    expect(events).toContainEqual({ workload: "boxed", type: "removed" });
   });
 
   it("runs an image imported from an OCI archive with the registry stopped", async () => {
