@@ -17,6 +17,12 @@ const MANAGED_LABEL = "io.cairn.workload";
 const HASH_LABEL = "io.cairn.workload.spec-hash";
 const SIGTERM = 15;
 const SIGKILL = 9;
+/**
+ * How long a SIGKILL exit waits for containerd's OOM event before it is
+ * reported as a plain kill. On a quiet node the event comes first; on a TCG
+ * guest at load it came 1.8 s after the exit (CI, 2026-12-05), so 1 s lost it.
+ */
+const OOM_EVENT_GRACE_MS = 5_000;
 /** How often a workload that lost containerd asks for its task again. */
 const REATTACH_POLL_MS = 1_000;
 /** The exit status reported for a task that vanished with its shim (no status survives). */
@@ -463,8 +469,8 @@ export class WorkloadController {
     if (this.closed) return;
     await this.deleteTask(name).catch(() => undefined);
     await stdio?.close();
-    // A SIGKILL exit may be the OOM killer: its event can trail the exit by a moment.
-    if (exitStatus === 128 + SIGKILL) await this.waitFor(() => m.oomInRun === run, 1_000);
+    // A SIGKILL exit may be the OOM killer: its event can trail the exit.
+    if (exitStatus === 128 + SIGKILL) await this.waitFor(() => m.oomInRun === run, OOM_EVENT_GRACE_MS);
     const oomKilled = m.oomInRun === run;
     m.pid = undefined;
     m.lastExitStatus = exitStatus;
