@@ -1,11 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processContainerHost } from "../../src/platform/process/process-container-host.js";
-import { containerdUnavailable, startContainerd, startRegistry, type Daemon } from "./support/containerd.js";
+import { containerdUnavailable, killShims, startContainerd, startRegistry, type Daemon } from "./support/containerd.js";
 import { buildBusyboxImage, ociArchive, pushImage } from "./support/oci-image.js";
 import { TestCluster, expectCode, nodectl, pollUntil, show, startNode, stopAllNodes, type ConfigDoc, type NodeProcess } from "./support/index.js";
 
@@ -16,19 +16,6 @@ function inMiB(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < buf.length; i += 1024 * 1024) out.push(buf.subarray(i, i + 1024 * 1024));
   return out;
-}
-
-/** PIDs of processes whose command line mentions `needle` (the shims of our containerd only). */
-function pidsMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const p of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(needle)) pids.push(Number(p));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
 }
 
 // machined (process mode) with a real host containerd: workloads from
@@ -86,7 +73,7 @@ describe.skipIf(skip !== undefined)(`workloads on a node${skip ? ` (skipped: ${s
     cluster?.dispose();
     await registry?.stop();
     await containerd?.stop();
-    if (containerd) for (const pid of pidsMentioning(containerd.socket)) process.kill(pid, "SIGKILL");
+    if (containerd) killShims(containerd.socket);
     const parent = processContainerHost("/unused", join(dir, "node")).cgroupParent;
     for (const h of ["", ...readdirSync("/sys/fs/cgroup")]) {
       try {

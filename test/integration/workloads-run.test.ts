@@ -10,25 +10,12 @@ import { importOciArchive } from "../../src/workloads/image-import.js";
 import { FifoLogSink } from "../../src/workloads/log-sink.js";
 import type { WorkloadEvent } from "../../src/workloads/workload-events.js";
 import type { WorkloadSpec } from "../../src/workloads/workload-spec.js";
-import { containerdUnavailable, startContainerd, startRegistry, type Daemon } from "./support/containerd.js";
+import { containerdUnavailable, killShims, startContainerd, startRegistry, type Daemon } from "./support/containerd.js";
 import { buildBusyboxImage, ociArchive, pushImage } from "./support/oci-image.js";
 import { pollUntil } from "./support/poll.js";
 
 const skip = containerdUnavailable();
 const cgroupParent = `/cairn-test-${process.pid}`;
-
-/** PIDs of processes whose command line mentions `needle` (the shims of our containerd only). */
-function pidsMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const p of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(needle)) pids.push(Number(p));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 /** CPU time and throttled periods of one cgroup, on a cgroup v1 host (cpu,cpuacct) or v2 (unified). */
 function cpuUsageSeconds(path: string): { seconds(): number; throttled(): number } {
@@ -105,7 +92,7 @@ describe.skipIf(skip !== undefined)(`workloads on containerd${skip ? ` (skipped:
     await registry?.stop();
     await containerd?.stop();
     // Shims outlive containerd; ours name our socket on their command line.
-    if (containerd) for (const pid of pidsMentioning(containerd.socket)) process.kill(pid, "SIGKILL");
+    if (containerd) killShims(containerd.socket);
     if (dir) rmSync(dir, { recursive: true, force: true });
     // runc removes each workload's cgroup, not the (now empty) parent: v1 hierarchies and v2 alike.
     for (const h of ["", ...readdirSync("/sys/fs/cgroup")]) {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { httpGet } from "../../../src/workloads/registry/http.js";
@@ -79,6 +79,17 @@ export async function startContainerd(dir: string): Promise<Daemon & { socket: s
     fatal: () => d.child.exitCode !== null,
   });
   return { ...d, socket };
+}
+
+/** Kills the shims of the containerd on `socket`: they outlive it, and name its socket on their command line. */
+export function killShims(socket: string): void {
+  for (const p of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, "utf8").includes(socket)) process.kill(Number(p), "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 /** A free TCP port on 127.0.0.1. */
