@@ -236,6 +236,33 @@ describe.skipIf(skip !== undefined)(`workloads on a QEMU node (TCG)${skip ? ` (s
     });
   });
 
+  it("holds a busy loop to its cpu limit on cgroup v2 (measured from the workload's cgroup on the node)", async () => {
+    expect(story.running, "needs the running workload").toBe(true);
+    await fx.withConsole(async () => {
+      const spin = { name: "spin", image, args: ["sh", "-c", "echo spinning; while :; do :; done"], restart: "never", resources: { cpu: 0.2 } };
+      await applyWith("spin", [hello("changed"), spin]);
+      await pollFor("spin running", () => workload("spin"), (x) => x?.["state"] === "running", 120_000);
+      const stat = async (): Promise<{ at: number; usageUs: number; throttled: number }> => {
+        const r = await ctl(["read", "/sys/fs/cgroup/cairn/spin/cpu.stat"]);
+        expect(r.code, r.transcript).toBe(0);
+        const key = (k: string): number => Number(new RegExp(`^${k} (\\d+)$`, "m").exec(r.stdout)?.[1]);
+        return { at: performance.now(), usageUs: key("usage_usec"), throttled: key("nr_throttled") };
+      };
+      expect((await ctl(["read", "/sys/fs/cgroup/cairn/spin/cpu.max"])).stdout.trim()).toBe("20000 100000");
+      const a = await stat();
+      await new Promise((r) => setTimeout(r, 10_000));
+      const b = await stat();
+      // Host-side timing brackets the node's by an RPC's latency either way: over 10 s that moves the share by a few percent.
+      const share = (b.usageUs - a.usageUs) / 1e6 / ((b.at - a.at) / 1000);
+      console.log(`spin under cpu 0.2 (cgroup v2, TCG): ${share.toFixed(3)} of a core over ${((b.at - a.at) / 1000).toFixed(1)} s, ${b.throttled - a.throttled} periods throttled`);
+      expect(share).toBeLessThan(0.25);
+      expect(share).toBeGreaterThan(0.05);
+      expect(b.throttled).toBeGreaterThan(a.throttled);
+      await applyWith("spin-gone", [hello("changed")]);
+      await pollFor("spin removed", () => workload("spin"), (x) => x === undefined, 60_000);
+    });
+  });
+
   it("removing workloads from the config stops and removes them", async () => {
     expect(story.running, "needs the running workload").toBe(true);
     await fx.withConsole(async () => {
