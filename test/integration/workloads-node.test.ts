@@ -145,6 +145,31 @@ describe.skipIf(skip !== undefined)(`workloads on a node${skip ? ` (skipped: ${s
     expect(after.restarts).toBe(before.restarts + 1);
   });
 
+  it("a host containerd that stops shows as Failed; when it is back it is Running and the workload is re-attached (same pid)", async () => {
+    const containerdService = async () => (await cluster.client(node).serviceList()).services.find((x) => x.id === "containerd");
+    const workload = async () => (await cluster.client(node).containerList()).containers.find((c) => c.name === "hello");
+    const before = (await pollUntil("hello running", async () => {
+      const w = await workload();
+      return w?.state === "running" ? w : undefined;
+    }, { timeoutMs: 60_000, describe: describeNode }));
+    await containerd.crash();
+    const down = await pollUntil("containerd Failed", async () => {
+      const s = await containerdService();
+      return s?.state === "Failed" ? s : undefined;
+    }, { timeoutMs: 15_000, describe: describeNode });
+    expect(down.message).toContain(`not answering on ${containerd.socket}`);
+    expect((await workload())?.state).toBe("unknown");
+    containerd = await startContainerd(join(dir, "containerd"));
+    await pollUntil("containerd Running again", async () => ((await containerdService())?.state === "Running" ? true : undefined), { timeoutMs: 30_000, describe: describeNode });
+    const after = await pollUntil("hello re-attached", async () => {
+      const w = await workload();
+      return w?.state === "running" ? w : undefined;
+    }, { timeoutMs: 30_000, describe: describeNode });
+    expect(after).toMatchObject({ pid: before.pid, restarts: before.restarts });
+    const types = (await eventTypes()).filter((e) => e.fields["workload"] === "hello" || e.fields["service"] === "containerd").map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(["workload.detached", "workload.reattached", "service.state"]));
+  });
+
   it("refuses unknown workloads with NOT_FOUND naming them (API and CLI)", async () => {
     const c = cluster.client(node);
     const e1 = await expectCode(c.containerRestart("nope"), status.NOT_FOUND);

@@ -19,6 +19,8 @@ const MIN_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
 /** A run this long resets the back-off. */
 const STABLE_RUN_MS = 60_000;
+/** How often a host containerd the node does not run is asked whether it still answers. */
+const ATTACHED_WATCH_MS = 2_000;
 
 type State = "Waiting" | "Running" | "Failed" | "Stopped";
 
@@ -104,6 +106,30 @@ export class ContainerdService implements SupervisedService {
       this.#spawn();
     }
     await this.#waitHealthy(READY_TIMEOUT_MS);
+    if (launch.kind !== "spawn") this.#watchAttached();
+  }
+
+  /**
+   * A containerd the node did not start (process mode) has no exit to
+   * observe: ask it regularly, so ServiceList says when it stops answering
+   * and when it is back (workloads re-attach on their own).
+   */
+  #watchAttached(): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.client
+        .call(this.client.version.version.bind(this.client.version), {}, "version", { timeoutMs: ATTACHED_WATCH_MS })
+        .then(
+          (v) => {
+            if (!this.#closed) this.#set("Running", `containerd ${v.version} on ${this.host.launch.socket}`);
+          },
+          (e: unknown) => {
+            if (!this.#closed) this.#set("Failed", `not answering on ${this.host.launch.socket}: ${e instanceof Error ? e.message : String(e)}`);
+          },
+        )
+        .finally(() => this.#watchAttached());
+    }, ATTACHED_WATCH_MS);
+    this.#timer.unref();
   }
 
   #spawn(): void {
